@@ -1,0 +1,44 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for dmp's scripts. Source it; do not run it.
+#
+# DMP_CACHE  where the build root and the prepared kernel live (default: <repo>/.cache)
+# DMP_MIRROR the Debian mirror for the sid build root
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${DMP_CACHE:-$TOP/.cache}
+ROOT=$CACHE/root
+MIRROR=${DMP_MIRROR:-http://deb.debian.org/debian}
+
+log() { printf '[dmp] %s\n' "$*" >&2; }
+die() { printf '[dmp] error: %s\n' "$*" >&2; exit 1; }
+
+# Run a command inside the build root, with the repository visible at its own path.
+# A private mount namespace makes every mount vanish when the command ends, so
+# nothing is left mounted inside the cache (and `rm -rf` of it stays safe).
+in_root() {
+	unshare --mount --propagation private -- /bin/bash -c '
+		set -e
+		root=$1 top=$2 cache=$3; shift 3
+		mount -t proc proc "$root/proc"
+		mount -t sysfs sys "$root/sys"
+		mount -t tmpfs tmp "$root/tmp"
+		mkdir -p "$root$top"
+		mount --bind "$top" "$root$top"
+		case "$cache/" in
+		"$top"/*) ;;
+		*) mkdir -p "$root$cache"; mount --bind "$cache" "$root$cache" ;;
+		esac
+		[ -z "${DMP_KVM:-}" ] || { touch "$root/dev/kvm"; mount --bind /dev/kvm "$root/dev/kvm"; }
+		cd "$top"
+		exec chroot "$root" /usr/bin/env -C "$PWD" \
+			PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8 \
+			DEBIAN_FRONTEND=noninteractive "$@"
+	' in_root "$ROOT" "$TOP" "$CACHE" "$@"
+}
+
+# Facts written by scripts/setup: KVER, KDIR, KSRC.
+load_env() {
+	[ -e "$CACHE/env" ] || "$TOP/scripts/setup" || exit 1
+	# shellcheck disable=SC1091
+	. "$CACHE/env"
+}
