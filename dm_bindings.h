@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C API that device_mapper.rs wraps. Kbuild runs bindgen over this file with the
+ * kernel's own bindgen flags; see Kbuild.
+ */
+#include <linux/device-mapper.h>

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `/sys/kernel/dmp` presentation of the statistics.
+//!
+//! ```text
+//! /sys/kernel/dmp/<file>                 all dmp devices since the module was loaded
+//! /sys/kernel/dmp/reset                  write 1 to zero the above
+//! /sys/kernel/dmp/devices/<dm name>/...  the same files for one device
+//! ```
+
+use crate::{
+    dmp_stats::{IoClass, Snapshot, Stats},
+    sysfs::{File, Files, Page},
+};
+use core::fmt::Write;
+use kernel::{prelude::*, sync::Arc};
+
+/// The statistics files of a directory.
+pub(crate) struct StatsFiles {
+    stats: Arc<Stats>,
+}
+
+impl StatsFiles {
+    /// Files showing `stats`.
+    pub(crate) fn new(stats: Arc<Stats>) -> Self {
+        Self { stats }
+    }
+
+    /// The statistics shown.
+    pub(crate) fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+}
+
+const R: u16 = 0o444;
+
+/// Every file, its mode and how it is computed; the index is the file's identity.
+const STATS: &[(File, fn(&Snapshot) -> u64)] = &[
+    (File { name: c"read_reqs", mode: R }, |s| s.reqs(IoClass::Read)),
+    (File { name: c"write_reqs", mode: R }, |s| s.reqs(IoClass::Write)),
+    (File { name: c"total_reqs", mode: R }, Snapshot::total_reqs),
+    (File { name: c"avg_read_size", mode: R }, Snapshot::avg_read_size),
+    (File { name: c"avg_write_size", mode: R }, Snapshot::avg_write_size),
+    (File { name: c"avg_size", mode: R }, Snapshot::avg_size),
+    (File { name: c"read_bytes", mode: R }, |s| s.bytes(IoClass::Read)),
+    (File { name: c"write_bytes", mode: R }, |s| s.bytes(IoClass::Write)),
+    (File { name: c"flush_reqs", mode: R }, |s| s.reqs(IoClass::Flush)),
+    (File { name: c"discard_reqs", mode: R }, |s| s.reqs(IoClass::Discard)),
+    (File { name: c"discard_bytes", mode: R }, |s| s.bytes(IoClass::Discard)),
+    (File { name: c"write_zeroes_reqs", mode: R }, |s| s.reqs(IoClass::WriteZeroes)),
+    (File { name: c"write_zeroes_bytes", mode: R }, |s| s.bytes(IoClass::WriteZeroes)),
+];
+
+const RESET: usize = STATS.len();
+
+const fn files() -> [File; RESET + 1] {
+    let mut out = [const { File { name: c"reset", mode: 0o200 } }; RESET + 1];
+    let mut i = 0;
+    while i < RESET {
+        out[i] = File {
+            name: STATS[i].0.name,
+            mode: STATS[i].0.mode,
+        };
+        i += 1;
+    }
+    out
+}
+
+/// Parses a write to `reset`: `1`, optionally followed by a newline.
+pub(crate) fn parse_reset(input: &[u8]) -> Result {
+    match input {
+        b"1" | b"1\n" => Ok(()),
+        _ => Err(EINVAL),
+    }
+}
+
+impl Files for StatsFiles {
+    const FILES: &'static [File] = &files();
+
+    fn show(&self, index: usize, out: &mut Page<'_>) -> Result {
+        let (_, value) = STATS.get(index).ok_or(EINVAL)?;
+        writeln!(out, "{}", value(&self.stats.read())).map_err(|_| EINVAL)
+    }
+
+    fn store(&self, index: usize, input: &[u8]) -> Result {
+        if index != RESET {
+            return Err(EACCES);
+        }
+        parse_reset(input)?;
+        self.stats.reset();
+        Ok(())
+    }
+}
+
+/// A directory with no files (`/sys/kernel/dmp/devices`).
+pub(crate) struct NoFiles;
+
+impl Files for NoFiles {
+    const FILES: &'static [File] = &[];
+
+    fn show(&self, _index: usize, _out: &mut Page<'_>) -> Result {
+        Err(EINVAL)
+    }
+
+    fn store(&self, _index: usize, _input: &[u8]) -> Result {
+        Err(EINVAL)
+    }
+}

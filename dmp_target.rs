@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `dmp` target: forwards every bio to one underlying device, as dm-linear does,
+//! and counts it.
+//!
+//! Table line: `<start> <len> dmp <dev_path> [<offset>]`, where `offset` is the first
+//! sector used on the underlying device (default 0).
+
+use crate::{
+    device_mapper::{
+        Args, Bio, BioOp, CtrError, Device, DeviceVisitor, Emitter, MapResult, MappedDevice,
+        MessageError, Operations, StatusKind, Target,
+    },
+    dmp_stats::{IoClass, Stats},
+    dmp_sysfs::{NoFiles, StatsFiles},
+    sysfs::{Dir, Parent},
+};
+use core::fmt::Write;
+use kernel::{new_mutex, prelude::*, sync::Arc, sync::Mutex};
+
+/// The parsed table arguments.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct TableArgs<'a> {
+    /// The underlying device, as given.
+    pub(crate) path: &'a CStr,
+    /// The first sector used on the underlying device.
+    pub(crate) offset: u64,
+}
+
+/// Parses `<dev_path> [<offset>]`.
+pub(crate) fn parse_table<'a>(
+    args: impl Iterator<Item = &'a CStr>,
+) -> Result<TableArgs<'a>, &'static CStr> {
+    let mut args = args;
+    let path = args
+        .next()
+        .ok_or(c"Missing device path: the table is <dev_path> [<offset>]")?;
+    let offset = match args.next() {
+        None => 0,
+        Some(s) => parse_sector(s.to_bytes())
+            .ok_or(c"Invalid device offset: expected a sector number (decimal, fits in 64 bits)")?,
+    };
+    if args.next().is_some() {
+        return Err(c"Too many arguments: the table is <dev_path> [<offset>]");
+    }
+    Ok(TableArgs { path, offset })
+}
+
+/// Parses a decimal sector number: digits only, no sign, no overflow.
+pub(crate) fn parse_sector(s: &[u8]) -> Option<u64> {
+    if s.is_empty() {
+        return None;
+    }
+    s.iter().try_fold(0u64, |acc, &c| {
+        let digit = (c as char).to_digit(10)?;
+        acc.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+/// What a bio counts as, or `None` for operations dmp forwards without counting.
+pub(crate) fn classify(op: BioOp, bytes: u32) -> Option<IoClass> {
+    match op {
+        BioOp::Read => Some(IoClass::Read),
+        BioOp::Write if bytes == 0 => Some(IoClass::Flush),
+        BioOp::Write => Some(IoClass::Write),
+        BioOp::Discard | BioOp::SecureErase => Some(IoClass::Discard),
+        BioOp::WriteZeroes => Some(IoClass::WriteZeroes),
+        BioOp::Other => None,
+    }
+}
+
+/// State shared by all dmp targets: the module-wide statistics and the devices.
+pub(crate) struct Shared {
+    global: Arc<Stats>,
+    registry: Arc<Registry>,
+    // Dropped last: the directories above live inside it.
+    _root: Dir<StatsFiles>,
+}
+
+impl Shared {
+    /// Creates `/sys/kernel/dmp` and `/sys/kernel/dmp/devices`.
+    pub(crate) fn new() -> Result<Self> {
+        let global = Stats::new()?;
+        let root = Dir::new(c"dmp", Parent::kernel(), StatsFiles::new(global.clone()))?;
+        let devices_dir = Dir::new(c"devices", root.as_parent(), NoFiles)?;
+        let registry = Arc::pin_init(
+            pin_init!(Registry {
+                devices <- new_mutex!(KVec::new()),
+                dir: devices_dir,
+            }),
+            GFP_KERNEL,
+        )?;
+        Ok(Self {
+            global,
+            registry,
+            _root: root,
+        })
+    }
+}
+
+/// The statistics of each mapped device with a dmp target, kept across table reloads.
+#[pin_data]
+pub(crate) struct Registry {
+    #[pin]
+    devices: Mutex<KVec<Entry>>,
+    dir: Dir<NoFiles>,
+}
+
+struct Entry {
+    id: usize,
+    /// How many live dmp targets (in any table of the device) use it.
+    users: usize,
+    dir: Dir<StatsFiles>,
+}
+
+impl Entry {
+    fn stats(&self) -> &Arc<Stats> {
+        self.dir.data().stats()
+    }
+}
+
+impl Registry {
+    /// Takes a reference to the statistics of `md`, creating them on first use.
+    fn attach(self: &Arc<Self>, md: &MappedDevice<'_>) -> Result<DeviceStats, CtrError> {
+        let mut devices = self.devices.lock();
+        let name = md.name();
+        if let Some(e) = devices.iter_mut().find(|e| e.id == md.id()) {
+            // The device was renamed since its directory was made.
+            if e.dir.name() != name {
+                e.dir.rename(name).map_err(|err| {
+                    CtrError::new(c"Cannot rename the statistics directory", err)
+                })?;
+            }
+            e.users += 1;
+            return Ok(DeviceStats {
+                registry: self.clone(),
+                id: md.id(),
+                stats: e.stats().clone(),
+            });
+        }
+        let fail = |err| CtrError::new(c"Cannot create the statistics directory", err);
+        let stats = Stats::new().map_err(fail)?;
+        let dir = Dir::new(name, self.dir.as_parent(), StatsFiles::new(stats.clone()))
+            .map_err(fail)?;
+        devices
+            .push(
+                Entry {
+                    id: md.id(),
+                    users: 1,
+                    dir,
+                },
+                GFP_KERNEL,
+            )
+            .map_err(|_| fail(ENOMEM))?;
+        Ok(DeviceStats {
+            registry: self.clone(),
+            id: md.id(),
+            stats,
+        })
+    }
+
+    fn detach(&self, id: usize) {
+        let mut devices = self.devices.lock();
+        if let Some(i) = devices.iter().position(|e| e.id == id) {
+            devices[i].users -= 1;
+            if devices[i].users == 0 {
+                // Removes the directory; waits for readers of its files.
+                drop(devices.remove(i));
+            }
+        }
+    }
+}
+
+/// One target's reference to its device's statistics.
+struct DeviceStats {
+    registry: Arc<Registry>,
+    id: usize,
+    stats: Arc<Stats>,
+}
+
+impl Drop for DeviceStats {
+    fn drop(&mut self) {
+        self.registry.detach(self.id);
+    }
+}
+
+/// One dmp target.
+pub(crate) struct DmpTarget {
+    dev: Device,
+    offset: u64,
+    /// The constructor arguments, echoed by `dmsetup table`.
+    table: KVec<u8>,
+    device: DeviceStats,
+    global: Arc<Stats>,
+}
+
+impl DmpTarget {
+    fn echo(args: &Args<'_>) -> Result<KVec<u8>> {
+        let mut table = KVec::new();
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                table.push(b' ', GFP_KERNEL)?;
+            }
+            table.extend_from_slice(a.to_bytes(), GFP_KERNEL)?;
+        }
+        Ok(table)
+    }
+}
+
+#[vtable]
+impl Operations for DmpTarget {
+    type Shared = Shared;
+
+    fn ctr(
+        shared: &Shared,
+        target: &mut Target,
+        args: &Args<'_>,
+    ) -> Result<KBox<Self>, CtrError> {
+        let parsed = parse_table(args.iter()).map_err(|msg| CtrError::new(msg, EINVAL))?;
+        let table = Self::echo(args).map_err(|e| CtrError::new(c"Cannot allocate", e))?;
+        let dev = target
+            .get_device(parsed.path)
+            .map_err(|e| CtrError::new(c"Device lookup failed", e))?;
+        let device = shared.registry.attach(&target.mapped_device())?;
+        // Flushes, discards, secure erases and write-zeroes all go through `map`, where
+        // they are counted and forwarded (flushes do not bypass the target).
+        target.set_num_bios(1, 1, 1, 1);
+        KBox::new(
+            Self {
+                dev,
+                offset: parsed.offset,
+                table,
+                device,
+                global: shared.global.clone(),
+            },
+            GFP_KERNEL,
+        )
+        .map_err(|_| CtrError::new(c"Cannot allocate", ENOMEM))
+    }
+
+    #[inline]
+    fn map(&self, target: &Target, bio: &mut Bio) -> MapResult {
+        if let Some(class) = classify(bio.op(), bio.size()) {
+            let bytes = u64::from(bio.size());
+            self.device.stats.account(class, bytes);
+            self.global.account(class, bytes);
+        }
+        bio.set_dev(&self.dev);
+        bio.set_sector(self.offset.wrapping_add(target.offset_of(bio.sector())));
+        MapResult::Remapped
+    }
+
+    fn status(&self, target: &Target, kind: StatusKind, out: &mut Emitter<'_>) {
+        match kind {
+            StatusKind::Info => {
+                let s = self.device.stats.read();
+                let _ = write!(
+                    out,
+                    "{} {} {} {} {} {} {} {} {}",
+                    s.reqs(IoClass::Read),
+                    s.bytes(IoClass::Read),
+                    s.reqs(IoClass::Write),
+                    s.bytes(IoClass::Write),
+                    s.reqs(IoClass::Flush),
+                    s.reqs(IoClass::Discard),
+                    s.bytes(IoClass::Discard),
+                    s.reqs(IoClass::WriteZeroes),
+                    s.bytes(IoClass::WriteZeroes),
+                );
+            }
+            StatusKind::Table => out.write_bytes(&self.table),
+            StatusKind::Ima => {
+                out.target_name_version(target);
+                out.write_bytes(b",device_name=");
+                out.write_bytes(self.dev.name().to_bytes());
+                let _ = write!(out, ",start={};", self.offset);
+            }
+        }
+    }
+
+    fn message(&self, _target: &Target, args: &Args<'_>) -> Result<(), MessageError> {
+        let mut it = args.iter();
+        match (it.next().map(CStr::to_bytes), it.next()) {
+            (Some(b"reset"), None) => {
+                self.device.stats.reset();
+                Ok(())
+            }
+            (Some(b"reset"), Some(_)) => {
+                Err(MessageError::new(c"the reset message takes no arguments", EINVAL))
+            }
+            _ => Err(MessageError::new(
+                c"unknown message; the only message is \"reset\"",
+                EINVAL,
+            )),
+        }
+    }
+
+    fn iterate_devices(&self, target: &Target, visit: &mut DeviceVisitor<'_>) -> i32 {
+        visit.visit(&self.dev, self.offset, target.len())
+    }
+
+    fn prepare_ioctl(&self, target: &Target) -> (&Device, bool) {
+        let whole = self.offset == 0 && target.len() == self.dev.nr_sectors();
+        (&self.dev, whole)
+    }
+}
