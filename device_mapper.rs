@@ -266,11 +266,25 @@ impl MappedDevice<'_> {
         self.md as usize
     }
 
-    /// The device's current name (`dmsetup info`'s Name).
-    pub(crate) fn name(&self) -> &CStr {
-        // SAFETY: `md` is live while the target is; the name is a NUL-terminated string
-        // inside it.
-        unsafe { CStr::from_char_ptr(dm::dm_device_name(self.md)) }
+    /// The device's current name, as `dmsetup ls` shows it.
+    pub(crate) fn name(&self) -> Result<DeviceName> {
+        let mut name = DeviceName([0; dm::DM_NAME_LEN as usize]);
+        // SAFETY: `md` is live while the target is; `name` has room for `DM_NAME_LEN`
+        // bytes, the longest name device-mapper accepts, with its NUL.
+        to_result(unsafe {
+            dm::dm_copy_name_and_uuid(self.md, name.0.as_mut_ptr().cast(), core::ptr::null_mut())
+        })?;
+        Ok(name)
+    }
+}
+
+/// The name of a mapped device.
+pub(crate) struct DeviceName([u8; dm::DM_NAME_LEN as usize]);
+
+impl DeviceName {
+    /// The name as a C string.
+    pub(crate) fn as_c_str(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.0).unwrap_or(c"")
     }
 }
 
@@ -625,8 +639,9 @@ impl<T: Operations> Registration<T> {
         match this.message(target, &args) {
             Ok(()) => 0,
             Err(e) => {
-                let md = target.mapped_device();
-                pr_warn!("{}: {}\n", md.name().to_str().unwrap_or("?"), e.msg.to_str().unwrap_or("?"));
+                let name = target.mapped_device().name();
+                let name = name.as_ref().map_or(c"?", DeviceName::as_c_str);
+                pr_warn!("{}: {}\n", name.to_str().unwrap_or("?"), e.msg.to_str().unwrap_or("?"));
                 e.err.to_errno()
             }
         }

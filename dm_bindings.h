@@ -4,3 +4,4 @@
  * kernel's own bindgen flags; see Kbuild.
  */
 #include <linux/device-mapper.h>
+#include <linux/dm-ioctl.h>

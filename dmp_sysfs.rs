@@ -78,7 +78,8 @@ impl Files for StatsFiles {
     const FILES: &'static [File] = &files();
 
     fn show(&self, index: usize, out: &mut Page<'_>) -> Result {
-        let (_, value) = STATS.get(index).ok_or(EINVAL)?;
+        // `reset` is write-only.
+        let (_, value) = STATS.get(index).ok_or(EACCES)?;
         writeln!(out, "{}", value(&self.stats.read())).map_err(|_| EINVAL)
     }
 

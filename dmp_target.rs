@@ -122,8 +122,11 @@ impl Entry {
 impl Registry {
     /// Takes a reference to the statistics of `md`, creating them on first use.
     fn attach(self: &Arc<Self>, md: &MappedDevice<'_>) -> Result<DeviceStats, CtrError> {
+        let name = md
+            .name()
+            .map_err(|err| CtrError::new(c"Cannot find the device's name", err))?;
+        let name = name.as_c_str();
         let mut devices = self.devices.lock();
-        let name = md.name();
         if let Some(e) = devices.iter_mut().find(|e| e.id == md.id()) {
             // The device was renamed since its directory was made.
             if e.dir.name() != name {

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for dmp's tests. Sourced by tests/run inside the VM.
+
+RAMDISK_MB=64          # each /dev/ramN
+RAMDISK_SECTORS=$((RAMDISK_MB * 2048))
+
+fail() { echo "    FAIL: $*" >&2; return 1; }
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+# expect_fail WHAT CMD...: CMD must fail.
+expect_fail() {
+	local what=$1; shift
+	if "$@" >/dev/null 2>&1; then fail "$what: '$*' succeeded"; fi
+}
+
+# A statistics file of the module (dmp_stat NAME) or of a device (dmp_stat NAME DEV).
+dmp_stat() {
+	if [ $# -eq 2 ]; then cat "/sys/kernel/dmp/devices/$2/$1"; else cat "/sys/kernel/dmp/$1"; fi
+}
+
+# dm_stat DEV FIELD: a field of /sys/block/dm-N/stat (1 reads, 3 read sectors, 5 writes,
+# 7 write sectors, 12 discards, 14 discard sectors, 16 flushes).
+dm_stat() {
+	local minor
+	minor=$(dmsetup info -c --noheadings -o minor "$1")
+	awk -v f="$2" '{ print $f }' "/sys/block/dm-$minor/stat"
+}
+
+dm_node() { echo "/dev/mapper/$1"; }
+
+# O_DIRECT I/O of COUNT blocks of BS bytes: dio_read DEV BS COUNT [SKIP_BLOCKS]
+dio_read() { dd if="$1" of=/dev/null bs="$2" count="$3" skip="${4:-0}" iflag=direct status=none; }
+dio_write() { dd if=/dev/urandom of="$1" bs="$2" count="$3" seek="${4:-0}" oflag=direct,dsync status=none conv=notrunc; }
+
+load_dmp() {
+	grep -q '^dmp ' /proc/modules || insmod "$TOP/dmp.ko"
+}
+
+# Remove every device-mapper device the tests made.
+remove_all_devices() {
+	local n
+	for n in $(dmsetup ls 2>/dev/null | awk '$1 != "No" { print $1 }'); do
+		dmsetup remove --retry "$n" >/dev/null 2>&1 || true
+	done
+	# Stacked devices: a second pass for what the first could not remove.
+	for n in $(dmsetup ls 2>/dev/null | awk '$1 != "No" { print $1 }'); do
+		dmsetup remove --retry "$n" >/dev/null 2>&1 || true
+	done
+}
+
+# Kernel messages since the mark: dmesg_mark; ...; dmesg_since
+dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
+dmesg_since() { dmesg | tail -n +"$((DMESG_MARK + 1))"; }
