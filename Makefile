@@ -3,7 +3,8 @@
 #   make                  build dmp.ko for Debian's stock kernel (sets everything up first)
 #   make KDIR=<tree>      build against another Rust-enabled kernel build tree
 #   make demo             the README scenario in a VM
-#   make test             the test suite in a VM
+#   make test             lint, then the test suite in a VM
+#   make lint             rustfmt and clippy
 #   make clean
 
 KDIR ?=
@@ -28,6 +29,10 @@ demo: all
 	@scripts/vm tests/demo.sh
 
 test: all
+	@scripts/lint
 	@scripts/vm tests/run
 
-.PHONY: all clean demo test
+lint:
+	@scripts/lint
+
+.PHONY: all clean demo test lint

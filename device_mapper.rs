@@ -22,6 +22,10 @@ use kernel::{
 /// The generated bindings for `linux/device-mapper.h` (see `Kbuild`).
 #[allow(
     clippy::all,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
     clippy::undocumented_unsafe_blocks,
     dead_code,
     missing_docs,
@@ -211,7 +215,13 @@ impl Target {
 
     /// Sets how many copies of flush, discard, secure erase and write-zeroes bios the
     /// target receives (0 means it does not support them).
-    pub(crate) fn set_num_bios(&mut self, flush: u32, discard: u32, secure_erase: u32, zeroes: u32) {
+    pub(crate) fn set_num_bios(
+        &mut self,
+        flush: u32,
+        discard: u32,
+        secure_erase: u32,
+        zeroes: u32,
+    ) {
         let ti = self.raw();
         // SAFETY: `&mut self` means the constructor is running, with exclusive access.
         unsafe {
@@ -597,8 +607,13 @@ impl<T: Operations> Registration<T> {
     unsafe extern "C" fn map_callback(ti: *mut dm::dm_target, bio: *mut k::bio) -> c_int {
         // SAFETY: Device-mapper maps bios of live, constructed targets and hands each bio
         // to exactly one map call.
-        let (this, target, bio) =
-            unsafe { (Self::private(ti), Target::from_raw(ti), Bio::from_raw_mut(bio)) };
+        let (this, target, bio) = unsafe {
+            (
+                Self::private(ti),
+                Target::from_raw(ti),
+                Bio::from_raw_mut(bio),
+            )
+        };
         match this.map(target, bio) {
             MapResult::Remapped => dm::DM_MAPIO_REMAPPED as c_int,
         }
@@ -619,8 +634,13 @@ impl<T: Operations> Registration<T> {
         };
         // SAFETY: Status is asked of live, constructed targets, with a buffer of `maxlen`
         // bytes.
-        let (this, target, out) =
-            unsafe { (Self::private(ti), Target::from_raw(ti), Emitter::from_raw(result, maxlen)) };
+        let (this, target, out) = unsafe {
+            (
+                Self::private(ti),
+                Target::from_raw(ti),
+                Emitter::from_raw(result, maxlen),
+            )
+        };
         if let Some(mut out) = out {
             this.status(target, kind, &mut out);
         }
@@ -634,14 +654,23 @@ impl<T: Operations> Registration<T> {
         _maxlen: c_uint,
     ) -> c_int {
         // SAFETY: Messages go to live, constructed targets, with `argc` valid arguments.
-        let (this, target, args) =
-            unsafe { (Self::private(ti), Target::from_raw(ti), Args::from_raw(argc, argv)) };
+        let (this, target, args) = unsafe {
+            (
+                Self::private(ti),
+                Target::from_raw(ti),
+                Args::from_raw(argc, argv),
+            )
+        };
         match this.message(target, &args) {
             Ok(()) => 0,
             Err(e) => {
                 let name = target.mapped_device().name();
                 let name = name.as_ref().map_or(c"?", DeviceName::as_c_str);
-                pr_warn!("{}: {}\n", name.to_str().unwrap_or("?"), e.msg.to_str().unwrap_or("?"));
+                pr_warn!(
+                    "{}: {}\n",
+                    name.to_str().unwrap_or("?"),
+                    e.msg.to_str().unwrap_or("?")
+                );
                 e.err.to_errno()
             }
         }

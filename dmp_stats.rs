@@ -102,12 +102,14 @@ impl Snapshot {
 
     /// Reads plus writes.
     pub(crate) fn total_reqs(&self) -> u64 {
-        self.reqs(IoClass::Read).wrapping_add(self.reqs(IoClass::Write))
+        self.reqs(IoClass::Read)
+            .wrapping_add(self.reqs(IoClass::Write))
     }
 
     /// Read plus write bytes.
     pub(crate) fn total_bytes(&self) -> u64 {
-        self.bytes(IoClass::Read).wrapping_add(self.bytes(IoClass::Write))
+        self.bytes(IoClass::Read)
+            .wrapping_add(self.bytes(IoClass::Write))
     }
 
     /// The average read size in bytes, 0 with no reads.

@@ -34,27 +34,113 @@ impl StatsFiles {
 
 const R: u16 = 0o444;
 
-/// Every file, its mode and how it is computed; the index is the file's identity.
-const STATS: &[(File, fn(&Snapshot) -> u64)] = &[
-    (File { name: c"read_reqs", mode: R }, |s| s.reqs(IoClass::Read)),
-    (File { name: c"write_reqs", mode: R }, |s| s.reqs(IoClass::Write)),
-    (File { name: c"total_reqs", mode: R }, Snapshot::total_reqs),
-    (File { name: c"avg_read_size", mode: R }, Snapshot::avg_read_size),
-    (File { name: c"avg_write_size", mode: R }, Snapshot::avg_write_size),
-    (File { name: c"avg_size", mode: R }, Snapshot::avg_size),
-    (File { name: c"read_bytes", mode: R }, |s| s.bytes(IoClass::Read)),
-    (File { name: c"write_bytes", mode: R }, |s| s.bytes(IoClass::Write)),
-    (File { name: c"flush_reqs", mode: R }, |s| s.reqs(IoClass::Flush)),
-    (File { name: c"discard_reqs", mode: R }, |s| s.reqs(IoClass::Discard)),
-    (File { name: c"discard_bytes", mode: R }, |s| s.bytes(IoClass::Discard)),
-    (File { name: c"write_zeroes_reqs", mode: R }, |s| s.reqs(IoClass::WriteZeroes)),
-    (File { name: c"write_zeroes_bytes", mode: R }, |s| s.bytes(IoClass::WriteZeroes)),
+/// A statistics file and how its value is computed.
+type StatFile = (File, fn(&Snapshot) -> u64);
+
+/// Every statistics file; the index is the file's identity.
+const STATS: &[StatFile] = &[
+    (
+        File {
+            name: c"read_reqs",
+            mode: R,
+        },
+        |s| s.reqs(IoClass::Read),
+    ),
+    (
+        File {
+            name: c"write_reqs",
+            mode: R,
+        },
+        |s| s.reqs(IoClass::Write),
+    ),
+    (
+        File {
+            name: c"total_reqs",
+            mode: R,
+        },
+        Snapshot::total_reqs,
+    ),
+    (
+        File {
+            name: c"avg_read_size",
+            mode: R,
+        },
+        Snapshot::avg_read_size,
+    ),
+    (
+        File {
+            name: c"avg_write_size",
+            mode: R,
+        },
+        Snapshot::avg_write_size,
+    ),
+    (
+        File {
+            name: c"avg_size",
+            mode: R,
+        },
+        Snapshot::avg_size,
+    ),
+    (
+        File {
+            name: c"read_bytes",
+            mode: R,
+        },
+        |s| s.bytes(IoClass::Read),
+    ),
+    (
+        File {
+            name: c"write_bytes",
+            mode: R,
+        },
+        |s| s.bytes(IoClass::Write),
+    ),
+    (
+        File {
+            name: c"flush_reqs",
+            mode: R,
+        },
+        |s| s.reqs(IoClass::Flush),
+    ),
+    (
+        File {
+            name: c"discard_reqs",
+            mode: R,
+        },
+        |s| s.reqs(IoClass::Discard),
+    ),
+    (
+        File {
+            name: c"discard_bytes",
+            mode: R,
+        },
+        |s| s.bytes(IoClass::Discard),
+    ),
+    (
+        File {
+            name: c"write_zeroes_reqs",
+            mode: R,
+        },
+        |s| s.reqs(IoClass::WriteZeroes),
+    ),
+    (
+        File {
+            name: c"write_zeroes_bytes",
+            mode: R,
+        },
+        |s| s.bytes(IoClass::WriteZeroes),
+    ),
 ];
 
 const RESET: usize = STATS.len();
 
 const fn files() -> [File; RESET + 1] {
-    let mut out = [const { File { name: c"reset", mode: 0o200 } }; RESET + 1];
+    let mut out = [const {
+        File {
+            name: c"reset",
+            mode: 0o200,
+        }
+    }; RESET + 1];
     let mut i = 0;
     while i < RESET {
         out[i] = File {

@@ -130,9 +130,9 @@ impl Registry {
         if let Some(e) = devices.iter_mut().find(|e| e.id == md.id()) {
             // The device was renamed since its directory was made.
             if e.dir.name() != name {
-                e.dir.rename(name).map_err(|err| {
-                    CtrError::new(c"Cannot rename the statistics directory", err)
-                })?;
+                e.dir
+                    .rename(name)
+                    .map_err(|err| CtrError::new(c"Cannot rename the statistics directory", err))?;
             }
             e.users += 1;
             return Ok(DeviceStats {
@@ -143,8 +143,8 @@ impl Registry {
         }
         let fail = |err| CtrError::new(c"Cannot create the statistics directory", err);
         let stats = Stats::new().map_err(fail)?;
-        let dir = Dir::new(name, self.dir.as_parent(), StatsFiles::new(stats.clone()))
-            .map_err(fail)?;
+        let dir =
+            Dir::new(name, self.dir.as_parent(), StatsFiles::new(stats.clone())).map_err(fail)?;
         devices
             .push(
                 Entry {
@@ -214,11 +214,7 @@ impl DmpTarget {
 impl Operations for DmpTarget {
     type Shared = Shared;
 
-    fn ctr(
-        shared: &Shared,
-        target: &mut Target,
-        args: &Args<'_>,
-    ) -> Result<KBox<Self>, CtrError> {
+    fn ctr(shared: &Shared, target: &mut Target, args: &Args<'_>) -> Result<KBox<Self>, CtrError> {
         let parsed = parse_table(args.iter()).map_err(|msg| CtrError::new(msg, EINVAL))?;
         let table = Self::echo(args).map_err(|e| CtrError::new(c"Cannot allocate", e))?;
         let dev = target
@@ -288,9 +284,10 @@ impl Operations for DmpTarget {
                 self.device.stats.reset();
                 Ok(())
             }
-            (Some(b"reset"), Some(_)) => {
-                Err(MessageError::new(c"the reset message takes no arguments", EINVAL))
-            }
+            (Some(b"reset"), Some(_)) => Err(MessageError::new(
+                c"the reset message takes no arguments",
+                EINVAL,
+            )),
             _ => Err(MessageError::new(
                 c"unknown message; the only message is \"reset\"",
                 EINVAL,

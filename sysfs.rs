@@ -41,7 +41,10 @@ pub(crate) struct Page<'a> {
 impl fmt::Write for Page<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
-        self.buf.get_mut(self.len..end).ok_or(fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
         self.len = end;
         Ok(())
     }
@@ -175,7 +178,9 @@ impl<T: Files> Dir<T> {
     /// Renames the directory.
     pub(crate) fn rename(&self, name: &CStr) -> Result {
         // SAFETY: Per the invariants the kobject is live and in sysfs.
-        to_result(unsafe { k::kobject_rename(Self::kobj_of(self.node.as_ptr()), name.as_char_ptr()) })
+        to_result(unsafe {
+            k::kobject_rename(Self::kobj_of(self.node.as_ptr()), name.as_char_ptr())
+        })
     }
 
     /// The directory's current name.
@@ -255,5 +260,7 @@ unsafe extern "C" fn store_callback<T: Files>(
 unsafe extern "C" fn release_callback<T: Files>(kobj: *mut k::kobject) {
     // SAFETY: The last reference is gone, so nothing else uses the node, which `Dir::new`
     // allocated as a `KBox`.
-    drop(unsafe { KBox::from_raw(kernel::container_of!(Opaque::cast_from(kobj), Node<T>, kobj).cast_mut()) });
+    drop(unsafe {
+        KBox::from_raw(kernel::container_of!(Opaque::cast_from(kobj), Node<T>, kobj).cast_mut())
+    });
 }
