@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! I/O statistics: lock-free counters on the I/O path, consistent snapshots and resets.
+//! I/O statistics: per-CPU counters on the I/O path, consistent snapshots and resets.
 //!
-//! Units: requests (bios as dmp maps them) and bytes. A reset never zeroes the counters;
-//! it records a baseline under a lock that readers also take, so a reader sees either
-//! everything before the reset or everything after it, never a count from one side and
-//! a byte total from the other.
+//! Units: requests (bios as dmp maps them) and bytes.
+//!
+//! Each request's count and bytes go into one shard (normally the current CPU's) under
+//! that shard's sequence count, so a reader's snapshot always holds every request whole:
+//! its count and its bytes, or neither. Averages computed from a snapshot are therefore
+//! exact. A reset does not zero the counters; it records a snapshot as the baseline, under
+//! a lock that readers also take, so a reader sees all of a reset or none of it.
 
 use kernel::{
+    cpu::{nr_cpu_ids, CpuId},
     new_mutex,
     prelude::*,
+    processor::cpu_relax,
     sync::{
-        atomic::{Atomic, Relaxed},
+        atomic::{Acquire, Atomic, Full, Relaxed, Release},
+        barrier::smp_rmb,
         Arc, Mutex,
     },
 };
@@ -33,36 +39,99 @@ pub(crate) enum IoClass {
 
 const CLASSES: usize = 5;
 
-/// Monotonic request and byte counters, one pair per class.
+/// One CPU's counters, on its own cache lines.
 ///
-/// The storage is private so that it can become per-CPU without changing users.
-struct Counters {
+/// `seq` is odd while a writer updates the counters; only the writer that made it odd
+/// writes them.
+#[repr(C, align(64))]
+struct Shard {
+    seq: Atomic<u32>,
     reqs: [Atomic<u64>; CLASSES],
     bytes: [Atomic<u64>; CLASSES],
 }
 
-impl Counters {
+impl Shard {
     const fn new() -> Self {
         Self {
+            seq: Atomic::new(0),
             reqs: [const { Atomic::new(0) }; CLASSES],
             bytes: [const { Atomic::new(0) }; CLASSES],
         }
     }
 
+    /// Adds one request, if no other writer holds the shard.
+    #[inline]
+    fn try_add(&self, class: IoClass, bytes: u64) -> bool {
+        let s = self.seq.load(Relaxed);
+        // `Full` orders the odd `seq` before the counter updates, as `smp_wmb()` would.
+        if s & 1 != 0 || self.seq.cmpxchg(s, s.wrapping_add(1), Full).is_err() {
+            return false;
+        }
+        let i = class as usize;
+        let (r, b) = (&self.reqs[i], &self.bytes[i]);
+        r.store(r.load(Relaxed).wrapping_add(1), Relaxed);
+        b.store(b.load(Relaxed).wrapping_add(bytes), Relaxed);
+        self.seq.store(s.wrapping_add(2), Release);
+        true
+    }
+
+    /// A consistent copy of the counters.
+    fn read(&self) -> Snapshot {
+        loop {
+            let s = self.seq.load(Acquire);
+            if s & 1 != 0 {
+                cpu_relax();
+                continue;
+            }
+            let mut snap = Snapshot::ZERO;
+            for i in 0..CLASSES {
+                snap.reqs[i] = self.reqs[i].load(Relaxed);
+                snap.bytes[i] = self.bytes[i].load(Relaxed);
+            }
+            smp_rmb();
+            if self.seq.load(Relaxed) == s {
+                return snap;
+            }
+        }
+    }
+}
+
+/// Monotonic request and byte counters, one pair per class, sharded by CPU.
+struct Counters {
+    shards: KVVec<Shard>,
+}
+
+impl Counters {
+    fn new() -> Result<Self> {
+        let n = (nr_cpu_ids() as usize).max(1);
+        let mut shards = KVVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            shards.push(Shard::new(), GFP_KERNEL)?;
+        }
+        Ok(Self { shards })
+    }
+
     #[inline]
     fn add(&self, class: IoClass, bytes: u64) {
-        let i = class as usize;
-        self.bytes[i].add(bytes, Relaxed);
-        self.reqs[i].add(1, Relaxed);
+        let n = self.shards.len();
+        let mut i = CpuId::current().as_u32() as usize;
+        // The current CPU's shard is free unless its writer was preempted or this task
+        // migrated; then another shard takes the request.
+        loop {
+            i = if i < n { i } else { 0 };
+            if let Some(shard) = self.shards.get(i) {
+                if shard.try_add(class, bytes) {
+                    return;
+                }
+            }
+            i += 1;
+        }
     }
 
     fn snapshot(&self) -> Snapshot {
-        let mut s = Snapshot::ZERO;
-        for i in 0..CLASSES {
-            s.reqs[i] = self.reqs[i].load(Relaxed);
-            s.bytes[i] = self.bytes[i].load(Relaxed);
-        }
-        s
+        self.shards
+            .iter()
+            .fold(Snapshot::ZERO, |sum, shard| sum.plus(&shard.read()))
     }
 }
 
@@ -79,6 +148,15 @@ impl Snapshot {
         reqs: [0; CLASSES],
         bytes: [0; CLASSES],
     };
+
+    fn plus(&self, other: &Snapshot) -> Snapshot {
+        let mut d = *self;
+        for i in 0..CLASSES {
+            d.reqs[i] = d.reqs[i].wrapping_add(other.reqs[i]);
+            d.bytes[i] = d.bytes[i].wrapping_add(other.bytes[i]);
+        }
+        d
+    }
 
     /// What happened since `base`, an earlier snapshot of the same counters.
     pub(crate) fn since(&self, base: &Snapshot) -> Snapshot {
@@ -145,10 +223,10 @@ impl Stats {
     /// Zeroed statistics.
     pub(crate) fn new() -> Result<Arc<Self>> {
         Arc::pin_init(
-            pin_init!(Self {
-                counters: Counters::new(),
+            try_pin_init!(Self {
+                counters: Counters::new()?,
                 base <- new_mutex!(Snapshot::ZERO),
-            }),
+            }? Error),
             GFP_KERNEL,
         )
     }

@@ -32,104 +32,28 @@ impl StatsFiles {
     }
 }
 
-const R: u16 = 0o444;
-
 /// A statistics file and how its value is computed.
 type StatFile = (File, fn(&Snapshot) -> u64);
 
+const fn stat(name: &'static CStr, value: fn(&Snapshot) -> u64) -> StatFile {
+    (File { name, mode: 0o444 }, value)
+}
+
 /// Every statistics file; the index is the file's identity.
 const STATS: &[StatFile] = &[
-    (
-        File {
-            name: c"read_reqs",
-            mode: R,
-        },
-        |s| s.reqs(IoClass::Read),
-    ),
-    (
-        File {
-            name: c"write_reqs",
-            mode: R,
-        },
-        |s| s.reqs(IoClass::Write),
-    ),
-    (
-        File {
-            name: c"total_reqs",
-            mode: R,
-        },
-        Snapshot::total_reqs,
-    ),
-    (
-        File {
-            name: c"avg_read_size",
-            mode: R,
-        },
-        Snapshot::avg_read_size,
-    ),
-    (
-        File {
-            name: c"avg_write_size",
-            mode: R,
-        },
-        Snapshot::avg_write_size,
-    ),
-    (
-        File {
-            name: c"avg_size",
-            mode: R,
-        },
-        Snapshot::avg_size,
-    ),
-    (
-        File {
-            name: c"read_bytes",
-            mode: R,
-        },
-        |s| s.bytes(IoClass::Read),
-    ),
-    (
-        File {
-            name: c"write_bytes",
-            mode: R,
-        },
-        |s| s.bytes(IoClass::Write),
-    ),
-    (
-        File {
-            name: c"flush_reqs",
-            mode: R,
-        },
-        |s| s.reqs(IoClass::Flush),
-    ),
-    (
-        File {
-            name: c"discard_reqs",
-            mode: R,
-        },
-        |s| s.reqs(IoClass::Discard),
-    ),
-    (
-        File {
-            name: c"discard_bytes",
-            mode: R,
-        },
-        |s| s.bytes(IoClass::Discard),
-    ),
-    (
-        File {
-            name: c"write_zeroes_reqs",
-            mode: R,
-        },
-        |s| s.reqs(IoClass::WriteZeroes),
-    ),
-    (
-        File {
-            name: c"write_zeroes_bytes",
-            mode: R,
-        },
-        |s| s.bytes(IoClass::WriteZeroes),
-    ),
+    stat(c"read_reqs", |s| s.reqs(IoClass::Read)),
+    stat(c"write_reqs", |s| s.reqs(IoClass::Write)),
+    stat(c"total_reqs", Snapshot::total_reqs),
+    stat(c"avg_read_size", Snapshot::avg_read_size),
+    stat(c"avg_write_size", Snapshot::avg_write_size),
+    stat(c"avg_size", Snapshot::avg_size),
+    stat(c"read_bytes", |s| s.bytes(IoClass::Read)),
+    stat(c"write_bytes", |s| s.bytes(IoClass::Write)),
+    stat(c"flush_reqs", |s| s.reqs(IoClass::Flush)),
+    stat(c"discard_reqs", |s| s.reqs(IoClass::Discard)),
+    stat(c"discard_bytes", |s| s.bytes(IoClass::Discard)),
+    stat(c"write_zeroes_reqs", |s| s.reqs(IoClass::WriteZeroes)),
+    stat(c"write_zeroes_bytes", |s| s.bytes(IoClass::WriteZeroes)),
 ];
 
 const RESET: usize = STATS.len();
