@@ -55,3 +55,37 @@ remove_all_devices() {
 # Kernel messages since the mark: dmesg_mark; ...; dmesg_since
 dmesg_mark() { DMESG_MARK=$(dmesg | wc -l); }
 dmesg_since() { dmesg | tail -n +"$((DMESG_MARK + 1))"; }
+
+# Scratch mounts and loop devices live under /tmp/t; cleanup undoes them in order.
+SCRATCH=/tmp/t
+
+# A loop device backed by a file on ext4 (on /dev/ram5), which supports flushes,
+# discards and write-zeroes: loop_dev SIZE_MB [SECTOR_SIZE]
+loop_dev() {
+	if ! mountpoint -q "$SCRATCH/backing"; then
+		mkdir -p "$SCRATCH/backing"
+		mkfs.ext4 -q -F /dev/ram5 >/dev/null
+		mount /dev/ram5 "$SCRATCH/backing"
+	fi
+	local f
+	f=$(mktemp "$SCRATCH/backing/loop.XXXXXX")
+	truncate -s "$1M" "$f"
+	losetup --find --show --sector-size "${2:-512}" "$f"
+}
+
+cleanup() {
+	local m
+	for m in $(awk -v d="$SCRATCH/mnt" 'index($2, d) == 1 { print $2 }' /proc/mounts); do
+		umount "$m" || true
+	done
+	remove_all_devices
+	losetup -D
+	if mountpoint -q "$SCRATCH/backing"; then umount "$SCRATCH/backing"; fi
+	rm -rf "$SCRATCH"
+}
+
+# dev_minor NAME: the dm-N number of a device-mapper device
+dm_minor() { dmsetup info -c --noheadings -o minor "$1" | tr -d ' '; }
+
+# status_field NAME POS: field POS of the INFO part of `dmsetup status NAME` (first line)
+status_field() { dmsetup status "$1" | head -n1 | awk -v p="$2" '{ print $(3 + p) }'; }
