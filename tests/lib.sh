@@ -34,7 +34,7 @@ dm_node() { echo "/dev/mapper/$1"; }
 
 # O_DIRECT I/O of COUNT blocks of BS bytes: dio_read DEV BS COUNT [SKIP_BLOCKS]
 dio_read() { dd if="$1" of=/dev/null bs="$2" count="$3" skip="${4:-0}" iflag=direct status=none; }
-dio_write() { dd if=/dev/urandom of="$1" bs="$2" count="$3" seek="${4:-0}" oflag=direct,dsync status=none conv=notrunc; }
+dio_write() { dd if=/dev/urandom of="$1" bs="$2" count="$3" seek="${4:-0}" oflag=direct status=none conv=notrunc; }
 
 load_dmp() {
 	grep -q '^dmp ' /proc/modules || insmod "$TOP/dmp.ko"

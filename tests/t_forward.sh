@@ -39,6 +39,15 @@ test_flushes_counted() {
 	expect_eq "$(($(dmp_stat flush_reqs f1) - f0))" 5 "flushes"
 	expect_eq "$(($(awk '{ print $16 }' "$lstat") - o0))" 5 "flushes in $lstat"
 	expect_eq "$(dmp_stat avg_write_size f1)" 4096 "flushes do not skew the average"
+	# FUA writes (O_DSYNC) are writes. Without FUA in the queue, the block layer follows
+	# each with a flush.
+	f0=$(dmp_stat flush_reqs f1) w0=$(dmp_stat write_reqs f1)
+	dd if=/dev/zero of=/dev/mapper/f1 bs=8k count=2 oflag=direct,dsync conv=notrunc status=none
+	expect_eq "$(($(dmp_stat write_reqs f1) - w0))" 2 "FUA writes"
+	local fua post=2
+	fua=$(cat "/sys/block/dm-$(dm_minor f1)/queue/fua")
+	[ "$fua" = 0 ] || post=0
+	expect_eq "$(($(dmp_stat flush_reqs f1) - f0))" "$post" "flushes after FUA writes (queue/fua $fua)"
 }
 
 test_discard() {
