@@ -1,11 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 # Shared settings for dmp's scripts. Source it; do not run it.
 #
-# DMP_CACHE  where the build root and the prepared kernel live (default: <repo>/.cache)
+# DMP_CACHE  where the build root and the prepared kernel live
+#            (default: $XDG_CACHE_HOME/dmp, i.e. ~/.cache/dmp). Never inside the
+#            repository: the kernel's `make M=... clean` deletes every *.o and *.ko*
+#            below the module directory, and would gut the build root.
 # DMP_MIRROR the Debian mirror for the sid build root
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-CACHE=${DMP_CACHE:-$TOP/.cache}
+CACHE=${DMP_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/dmp}
+case "$CACHE/" in "$TOP"/*) echo "[dmp] error: DMP_CACHE must be outside the repository" >&2; exit 1 ;; esac
 ROOT=$CACHE/root
 MIRROR=${DMP_MIRROR:-http://deb.debian.org/debian}
 
