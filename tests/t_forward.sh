@@ -138,7 +138,7 @@ test_queue_limits() {
 	dmsetup create q2 --table "0 $RAMDISK_SECTORS dmp /dev/ram4"
 	dq="/sys/block/dm-$(dm_minor q2)/queue" lq=/sys/block/ram4/queue
 	for f in logical_block_size physical_block_size discard_granularity discard_max_bytes \
-		write_zeroes_max_bytes write_cache rotational nowait; do
+		write_zeroes_max_bytes write_cache rotational; do
 		expect_eq "$(cat "$dq/$f")" "$(cat "$lq/$f")" "ram4 queue/$f"
 	done
 }
