@@ -8,7 +8,6 @@
 #   make clean
 
 KDIR ?=
-MFLAGS_EXTRA ?=
 
 ifeq ($(KDIR),)
 all:
