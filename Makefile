@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 #   make                  build dmp.ko for Debian's stock kernel (sets everything up first)
-#   make KDIR=<tree>      build against another Rust-enabled kernel build tree
+#   make KDIR=<tree>      build against another Rust-enabled kernel build tree (add LLVM=...
+#                         if that tree was built with clang)
 #   make demo             the README scenario in a VM
-#   make test             lint, then the test suite in a VM
+#   make test             lint, then the test suite in a VM      (TESTS="test_a test_b")
+#   make test-debug       the sanitizer lane: KUnit, then the test suite in a VM running a
+#                         KASAN/lockdep/kmemleak/UBSAN kernel built from the same source
 #   make lint             rustfmt and clippy
 #   make clean
 
@@ -29,9 +32,13 @@ demo: all
 
 test: all
 	@scripts/lint
-	@scripts/vm tests/run
+	@scripts/vm tests/run $(TESTS)
+
+test-debug:
+	@DMP_KERNEL=debug scripts/lint
+	@scripts/vm --debug tests/debug-run $(TESTS)
 
 lint:
 	@scripts/lint
 
-.PHONY: all clean demo test lint
+.PHONY: all clean demo test test-debug lint

@@ -437,13 +437,24 @@ impl<'a> Emitter<'a> {
     ///
     /// `result` is valid for writes of `maxlen` bytes for `'a`.
     unsafe fn from_raw(result: *mut c_char, maxlen: c_uint) -> Option<Self> {
-        if result.is_null() || maxlen == 0 {
+        if result.is_null() {
             return None;
         }
         // SAFETY: Per the function's contract.
-        let buf = unsafe { core::slice::from_raw_parts_mut(result.cast::<u8>(), maxlen as usize) };
-        buf[0] = 0;
+        Self::new(unsafe { core::slice::from_raw_parts_mut(result.cast::<u8>(), maxlen as usize) })
+    }
+
+    /// An emitter writing into `buf`, which it empties; `None` if `buf` has no room even
+    /// for the NUL.
+    pub(crate) fn new(buf: &'a mut [u8]) -> Option<Self> {
+        *buf.first_mut()? = 0;
         Some(Self { buf, len: 0 })
+    }
+
+    /// The text written so far, without the NUL.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 
     /// Appends raw bytes.
@@ -720,5 +731,46 @@ impl<T: Operations> PinnedDrop for Registration<T> {
         // SAFETY: The type was registered by `new`; module references keep it registered
         // while any of its targets exist.
         unsafe { dm::dm_unregister_target(self.tt.get()) };
+    }
+}
+
+#[kunit_tests(dmp_device_mapper)]
+mod tests {
+    use super::*;
+    use core::fmt::Write;
+
+    #[test]
+    fn emitter_needs_room_for_the_nul() {
+        assert!(Emitter::new(&mut []).is_none());
+        let mut buf = [b'x'; 1];
+        let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
+        out.write_bytes(b"abc");
+        assert_eq!(out.as_bytes(), b"");
+        assert_eq!(buf, [0]);
+        Ok::<(), Error>(())
+    }
+
+    #[test]
+    fn emitter_truncates_and_keeps_the_nul() {
+        let mut buf = [b'x'; 8];
+        let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
+        assert!(write!(out, "{} {}", 12345, 678).is_ok());
+        assert_eq!(out.as_bytes(), b"12345 6");
+        out.write_bytes(b"more");
+        assert_eq!(out.as_bytes(), b"12345 6");
+        assert_eq!(&buf, b"12345 6\0");
+        Ok::<(), Error>(())
+    }
+
+    #[test]
+    fn emitter_appends() {
+        let mut buf = [b'x'; 16];
+        let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
+        out.write_bytes(b"ab");
+        out.write_bytes(b"");
+        assert!(write!(out, "-{}", 7).is_ok());
+        assert_eq!(out.as_bytes(), b"ab-7");
+        assert_eq!(&buf[..5], b"ab-7\0");
+        Ok::<(), Error>(())
     }
 }

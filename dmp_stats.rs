@@ -158,12 +158,13 @@ impl Snapshot {
         d
     }
 
-    /// What happened since `base`, an earlier snapshot of the same counters.
+    /// What happened since `base`, an earlier snapshot of the same counters. The counters
+    /// wrap modulo 2^64, and so does the difference, which is therefore exact.
     pub(crate) fn since(&self, base: &Snapshot) -> Snapshot {
         let mut d = Snapshot::ZERO;
         for i in 0..CLASSES {
-            d.reqs[i] = self.reqs[i].saturating_sub(base.reqs[i]);
-            d.bytes[i] = self.bytes[i].saturating_sub(base.bytes[i]);
+            d.reqs[i] = self.reqs[i].wrapping_sub(base.reqs[i]);
+            d.bytes[i] = self.bytes[i].wrapping_sub(base.bytes[i]);
         }
         d
     }
@@ -247,5 +248,110 @@ impl Stats {
     pub(crate) fn reset(&self) {
         let mut base = self.base.lock();
         *base = self.counters.snapshot();
+    }
+}
+
+#[kunit_tests(dmp_stats)]
+mod tests {
+    use super::*;
+
+    fn snap(reqs: u64, bytes: u64) -> Snapshot {
+        Snapshot {
+            reqs: [reqs; CLASSES],
+            bytes: [bytes; CLASSES],
+        }
+    }
+
+    #[test]
+    fn averages_round_down_and_never_divide_by_zero() {
+        assert_eq!(average(0, 0), 0);
+        assert_eq!(average(4096, 0), 0);
+        assert_eq!(average(4096, 1), 4096);
+        assert_eq!(average(4097, 2), 2048);
+        assert_eq!(average(u64::MAX, 1), u64::MAX);
+        assert_eq!(Snapshot::ZERO.avg_read_size(), 0);
+        assert_eq!(Snapshot::ZERO.avg_write_size(), 0);
+        assert_eq!(Snapshot::ZERO.avg_size(), 0);
+    }
+
+    #[test]
+    fn totals_cover_reads_and_writes_only() {
+        let mut s = Snapshot::ZERO;
+        s.reqs = [3, 1, 100, 100, 100];
+        s.bytes = [3 * 512, 8192, 0, 1 << 30, 1 << 30];
+        assert_eq!(s.total_reqs(), 4);
+        assert_eq!(s.total_bytes(), 3 * 512 + 8192);
+        assert_eq!(s.avg_read_size(), 512);
+        assert_eq!(s.avg_write_size(), 8192);
+        assert_eq!(s.avg_size(), (3 * 512 + 8192) / 4);
+    }
+
+    #[test]
+    fn since_is_exact_across_wrap_around() {
+        let base = snap(u64::MAX - 1, u64::MAX - 4095);
+        // Three more requests of 4 KiB each: both counters wrapped past 2^64.
+        let now = base.plus(&snap(3, 3 * 4096));
+        assert_eq!(now.reqs(IoClass::Read), 1);
+        assert_eq!(now.since(&base), snap(3, 3 * 4096));
+        assert_eq!(now.since(&now), Snapshot::ZERO);
+        assert_eq!(snap(7, 9).since(&Snapshot::ZERO), snap(7, 9));
+    }
+
+    #[test]
+    fn plus_sums_each_class() {
+        let mut a = Snapshot::ZERO;
+        a.reqs = [1, 2, 3, 4, 5];
+        a.bytes = [10, 20, 30, 40, 50];
+        let b = a.plus(&a);
+        assert_eq!(b.reqs, [2, 4, 6, 8, 10]);
+        assert_eq!(b.bytes, [20, 40, 60, 80, 100]);
+        assert_eq!(Snapshot::ZERO.plus(&a), a);
+    }
+
+    #[test]
+    fn account_read_and_reset() {
+        let s = Stats::new()?;
+        assert_eq!(s.read(), Snapshot::ZERO);
+        s.account(IoClass::Read, 4096);
+        s.account(IoClass::Read, 8192);
+        s.account(IoClass::Write, 512);
+        s.account(IoClass::Flush, 0);
+        let r = s.read();
+        assert_eq!(r.reqs(IoClass::Read), 2);
+        assert_eq!(r.bytes(IoClass::Read), 12288);
+        assert_eq!(r.reqs(IoClass::Write), 1);
+        assert_eq!(r.bytes(IoClass::Write), 512);
+        assert_eq!(r.reqs(IoClass::Flush), 1);
+        assert_eq!(r.reqs(IoClass::Discard), 0);
+        assert_eq!(r.avg_read_size(), 6144);
+        s.reset();
+        assert_eq!(s.read(), Snapshot::ZERO);
+        s.account(IoClass::Discard, 1 << 20);
+        let r = s.read();
+        assert_eq!(r.reqs(IoClass::Discard), 1);
+        assert_eq!(r.bytes(IoClass::Discard), 1 << 20);
+        assert_eq!(r.total_reqs(), 0);
+        Ok::<(), Error>(())
+    }
+
+    #[test]
+    fn a_busy_shard_hands_the_request_on() {
+        let c = Counters::new()?;
+        let n = c.shards.len();
+        // Every shard but the last is held by a (pretended) preempted writer.
+        for shard in &c.shards[..n - 1] {
+            shard.seq.store(1, Relaxed);
+        }
+        c.add(IoClass::Write, 4096);
+        let last = &c.shards[n - 1];
+        assert_eq!(last.seq.load(Relaxed), 2);
+        assert_eq!(last.read().reqs(IoClass::Write), 1);
+        for shard in &c.shards[..n - 1] {
+            shard.seq.store(0, Relaxed);
+        }
+        let sum = c.snapshot();
+        assert_eq!(sum.reqs(IoClass::Write), 1);
+        assert_eq!(sum.bytes(IoClass::Write), 4096);
+        Ok::<(), Error>(())
     }
 }

@@ -58,7 +58,8 @@ const STATS: &[StatFile] = &[
 
 const RESET: usize = STATS.len();
 
-const fn files() -> [File; RESET + 1] {
+/// The files of a statistics directory: the statistics, then `reset`.
+const FILES: [File; RESET + 1] = {
     let mut out = [const {
         File {
             name: c"reset",
@@ -74,7 +75,9 @@ const fn files() -> [File; RESET + 1] {
         i += 1;
     }
     out
-}
+};
+
+crate::sysfs_files!(StatsFiles, FILES);
 
 /// Parses a write to `reset`: `1`, optionally followed by a newline.
 pub(crate) fn parse_reset(input: &[u8]) -> Result {
@@ -85,8 +88,6 @@ pub(crate) fn parse_reset(input: &[u8]) -> Result {
 }
 
 impl Files for StatsFiles {
-    const FILES: &'static [File] = &files();
-
     fn show(&self, index: usize, out: &mut Page<'_>) -> Result {
         // `reset` is write-only.
         let (_, value) = STATS.get(index).ok_or(EACCES)?;
@@ -106,14 +107,63 @@ impl Files for StatsFiles {
 /// A directory with no files (`/sys/kernel/dmp/devices`).
 pub(crate) struct NoFiles;
 
-impl Files for NoFiles {
-    const FILES: &'static [File] = &[];
+crate::sysfs_files!(NoFiles, [] as [File; 0]);
 
+impl Files for NoFiles {
     fn show(&self, _index: usize, _out: &mut Page<'_>) -> Result {
         Err(EINVAL)
     }
 
     fn store(&self, _index: usize, _input: &[u8]) -> Result {
         Err(EINVAL)
+    }
+}
+
+#[kunit_tests(dmp_sysfs)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_takes_1_with_an_optional_newline() {
+        assert!(parse_reset(b"1").is_ok());
+        assert!(parse_reset(b"1\n").is_ok());
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"0",
+            b"2",
+            b"11",
+            b"1\n\n",
+            b" 1",
+            b"1 ",
+            b"yes",
+            b"\0",
+        ] {
+            assert_eq!(parse_reset(bad), Err(EINVAL));
+        }
+    }
+
+    #[test]
+    fn file_table_matches_the_statistics() {
+        let files = &FILES;
+        assert_eq!(files.len(), STATS.len() + 1);
+        for (f, (s, _)) in files.iter().zip(STATS) {
+            assert_eq!(f.name, s.name);
+            assert_eq!(f.mode, 0o444);
+        }
+        assert_eq!(files[RESET].name, c"reset");
+        assert_eq!(files[RESET].mode, 0o200);
+        // The six files of the original README come first, in its order.
+        let six = [
+            c"read_reqs",
+            c"write_reqs",
+            c"total_reqs",
+            c"avg_read_size",
+            c"avg_write_size",
+            c"avg_size",
+        ];
+        for (f, name) in files.iter().zip(six) {
+            assert_eq!(f.name, name);
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::{
         Args, Bio, BioOp, CtrError, Device, DeviceVisitor, Emitter, MapResult, MappedDevice,
         MessageError, Operations, StatusKind, Target,
     },
-    dmp_stats::{IoClass, Stats},
+    dmp_stats::{IoClass, Snapshot, Stats},
     dmp_sysfs::{NoFiles, StatsFiles},
     sysfs::{Dir, Parent},
 };
@@ -67,6 +67,23 @@ pub(crate) fn classify(op: BioOp, bytes: u32) -> Option<IoClass> {
         BioOp::WriteZeroes => Some(IoClass::WriteZeroes),
         BioOp::Other => None,
     }
+}
+
+/// Writes the INFO status: nine counters in a fixed order (see README.md).
+pub(crate) fn write_info(out: &mut impl Write, s: &Snapshot) -> core::fmt::Result {
+    write!(
+        out,
+        "{} {} {} {} {} {} {} {} {}",
+        s.reqs(IoClass::Read),
+        s.bytes(IoClass::Read),
+        s.reqs(IoClass::Write),
+        s.bytes(IoClass::Write),
+        s.reqs(IoClass::Flush),
+        s.reqs(IoClass::Discard),
+        s.bytes(IoClass::Discard),
+        s.reqs(IoClass::WriteZeroes),
+        s.bytes(IoClass::WriteZeroes),
+    )
 }
 
 /// State shared by all dmp targets: the module-wide statistics and the devices.
@@ -252,20 +269,7 @@ impl Operations for DmpTarget {
     fn status(&self, target: &Target, kind: StatusKind, out: &mut Emitter<'_>) {
         match kind {
             StatusKind::Info => {
-                let s = self.device.stats.read();
-                let _ = write!(
-                    out,
-                    "{} {} {} {} {} {} {} {} {}",
-                    s.reqs(IoClass::Read),
-                    s.bytes(IoClass::Read),
-                    s.reqs(IoClass::Write),
-                    s.bytes(IoClass::Write),
-                    s.reqs(IoClass::Flush),
-                    s.reqs(IoClass::Discard),
-                    s.bytes(IoClass::Discard),
-                    s.reqs(IoClass::WriteZeroes),
-                    s.bytes(IoClass::WriteZeroes),
-                );
+                let _ = write_info(out, &self.device.stats.read());
             }
             StatusKind::Table => out.write_bytes(&self.table),
             StatusKind::Ima => {
@@ -302,5 +306,123 @@ impl Operations for DmpTarget {
     fn prepare_ioctl(&self, target: &Target) -> (&Device, bool) {
         let whole = self.offset == 0 && target.len() == self.dev.nr_sectors();
         (&self.dev, whole)
+    }
+}
+
+#[kunit_tests(dmp_target)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&'static CStr]) -> Result<TableArgs<'static>, &'static CStr> {
+        parse_table(args.iter().copied())
+    }
+
+    #[test]
+    fn table_accepts_a_path_and_an_optional_offset() {
+        assert_eq!(
+            parse(&[c"/dev/ram0"]),
+            Ok(TableArgs {
+                path: c"/dev/ram0",
+                offset: 0
+            })
+        );
+        assert_eq!(
+            parse(&[c"254:0", c"2048"]),
+            Ok(TableArgs {
+                path: c"254:0",
+                offset: 2048
+            })
+        );
+        assert_eq!(
+            parse(&[c"x", c"18446744073709551615"]),
+            Ok(TableArgs {
+                path: c"x",
+                offset: u64::MAX
+            })
+        );
+        assert_eq!(parse(&[c"x", c"007"]).map(|t| t.offset), Ok(7));
+    }
+
+    #[test]
+    fn table_refuses_missing_and_extra_arguments() {
+        assert!(parse(&[]).is_err());
+        assert!(parse(&[c"/dev/ram0", c"0", c"0"]).is_err());
+        let missing = parse(&[]).err().map(CStr::to_bytes);
+        assert!(missing.is_some_and(|m| m.starts_with(b"Missing device path")));
+        let extra = parse(&[c"a", c"1", c"2"]).err().map(CStr::to_bytes);
+        assert!(extra.is_some_and(|m| m.starts_with(b"Too many arguments")));
+    }
+
+    #[test]
+    fn table_refuses_bad_offsets() {
+        for bad in [
+            c"",
+            c"-1",
+            c"+1",
+            c"0x10",
+            c"1a",
+            c" 1",
+            c"1 ",
+            c"1.5",
+            c"18446744073709551616",
+            c"99999999999999999999999",
+        ] {
+            let err = parse(&[c"/dev/ram0", bad]).err().map(CStr::to_bytes);
+            assert!(err.is_some_and(|m| m.starts_with(b"Invalid device offset")));
+        }
+    }
+
+    #[test]
+    fn sector_numbers() {
+        assert_eq!(parse_sector(b"0"), Some(0));
+        assert_eq!(parse_sector(b"4096"), Some(4096));
+        assert_eq!(parse_sector(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_sector(b"18446744073709551616"), None);
+        assert_eq!(parse_sector(b""), None);
+        assert_eq!(parse_sector(b"\xff"), None);
+    }
+
+    #[test]
+    fn classification_is_exact() {
+        assert_eq!(classify(BioOp::Read, 4096), Some(IoClass::Read));
+        assert_eq!(classify(BioOp::Read, 0), Some(IoClass::Read));
+        assert_eq!(classify(BioOp::Write, 512), Some(IoClass::Write));
+        assert_eq!(classify(BioOp::Write, 0), Some(IoClass::Flush));
+        assert_eq!(classify(BioOp::Discard, 1 << 20), Some(IoClass::Discard));
+        assert_eq!(classify(BioOp::SecureErase, 4096), Some(IoClass::Discard));
+        assert_eq!(
+            classify(BioOp::WriteZeroes, 4096),
+            Some(IoClass::WriteZeroes)
+        );
+        assert_eq!(classify(BioOp::Other, 4096), None);
+    }
+
+    #[test]
+    fn info_status_has_nine_fields_in_order() {
+        let s = Stats::new()?;
+        s.account(IoClass::Read, 4096);
+        s.account(IoClass::Write, 512);
+        s.account(IoClass::Write, 1024);
+        s.account(IoClass::Flush, 0);
+        s.account(IoClass::Discard, 8192);
+        s.account(IoClass::WriteZeroes, 65536);
+        let mut buf = [0u8; 128];
+        let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
+        assert!(write_info(&mut out, &s.read()).is_ok());
+        assert_eq!(out.as_bytes(), b"1 4096 2 1536 1 1 8192 1 65536");
+        Ok::<(), Error>(())
+    }
+
+    #[test]
+    fn info_status_truncates_into_a_small_buffer() {
+        let s = Stats::new()?;
+        s.account(IoClass::Read, 4096);
+        let mut buf = [b'x'; 6];
+        let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
+        // Truncation is not an error for the writer: device-mapper retries with more room.
+        assert!(write_info(&mut out, &s.read()).is_ok());
+        assert_eq!(out.as_bytes(), b"1 409");
+        assert_eq!(&buf, b"1 409\0");
+        Ok::<(), Error>(())
     }
 }

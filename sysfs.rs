@@ -5,9 +5,14 @@
 //! C header: [`include/linux/kobject.h`](srctree/include/linux/kobject.h)
 //!
 //! A [`Dir`] owns a kobject embedded in a heap node together with the data its files
-//! show. Dropping the `Dir` removes the directory, which waits for running `show` and
-//! `store` calls to finish; the node itself is freed by the kobject's release, when its
-//! last reference goes. Reading a file while its directory is removed is therefore safe.
+//! show. The files of a directory type are a static table, made once per type by
+//! [`sysfs_files!`](crate::sysfs_files): their attributes live in static storage, as
+//! `sysfs_attr_init()` requires for lockdep, and they are the kobject type's default
+//! group, so they appear and go with the directory.
+//!
+//! Dropping the `Dir` removes the directory, which waits for running `show` and `store`
+//! calls to finish; the node itself is freed by the kobject's release, when its last
+//! reference goes. Reading a file while its directory is removed is therefore safe.
 
 use core::{fmt, marker::PhantomData, ptr::NonNull};
 use kernel::{bindings as k, error::to_result, prelude::*, str::CStrExt, types::Opaque};
@@ -22,20 +27,184 @@ pub(crate) struct File {
 
 /// The files of a directory and the data behind them.
 pub(crate) trait Files: Send + Sync + Sized {
-    /// The files, in index order.
-    const FILES: &'static [File];
-
-    /// Writes the contents of file `index`.
+    /// Writes the contents of file `index` (its position in the table).
     fn show(&self, index: usize, out: &mut Page<'_>) -> Result;
 
     /// Handles a write of `input` to file `index`.
     fn store(&self, index: usize, input: &[u8]) -> Result;
 }
 
-/// The page a `show` call fills.
+/// The static file table of a [`Files`] type: implemented by [`sysfs_files!`] only.
+///
+/// # Safety
+///
+/// `ktype` returns a kobject type whose release function is [`release_callback::<Self>`],
+/// whose `sysfs_ops` are [`Table::<Self>::SYSFS_OPS`], and whose default group holds the
+/// attributes of `attributes`, which are in static storage, in that order.
+///
+/// [`sysfs_files!`]: crate::sysfs_files
+pub(crate) unsafe trait FileTable: Files {
+    /// The kobject type of directories with these files.
+    fn ktype() -> &'static KobjType;
+
+    /// The attributes, in file order.
+    fn attributes() -> &'static [Attribute];
+}
+
+/// A file's attribute (`struct attribute`), in static storage.
+#[repr(transparent)]
+pub(crate) struct Attribute(Opaque<k::attribute>);
+
+// SAFETY: After construction the attribute is only read, by sysfs.
+unsafe impl Sync for Attribute {}
+
+impl Attribute {
+    /// The attributes of `files`, in order; `N` must be `files.len()`.
+    pub(crate) const fn table<const N: usize>(files: &[File]) -> [Self; N] {
+        assert!(files.len() == N);
+        let mut out = [const { Attribute(Opaque::zeroed()) }; N];
+        let mut i = 0;
+        while i < N {
+            let mut a: k::attribute = pin_init::zeroed();
+            a.name = kernel::str::as_char_ptr_in_const_context(files[i].name);
+            a.mode = files[i].mode;
+            out[i] = Attribute(Opaque::new(a));
+            i += 1;
+        }
+        out
+    }
+}
+
+/// A pointer in a NUL-terminated C pointer table in static storage.
+#[repr(transparent)]
+pub(crate) struct TablePtr<T>(*const T);
+
+// SAFETY: The pointer is only read, and points to static data that is itself `Sync`.
+unsafe impl<T> Sync for TablePtr<T> {}
+
+impl TablePtr<k::attribute> {
+    /// `attrs` as a NUL-terminated table; `M` must be `attrs.len() + 1`.
+    pub(crate) const fn table<const M: usize>(attrs: &'static [Attribute]) -> [Self; M] {
+        assert!(attrs.len() + 1 == M);
+        let mut out = [const { TablePtr(core::ptr::null()) }; M];
+        let mut i = 0;
+        while i < attrs.len() {
+            out[i] = TablePtr(attrs[i].0.get());
+            i += 1;
+        }
+        out
+    }
+}
+
+/// An attribute group (`struct attribute_group`) in static storage.
+#[repr(transparent)]
+pub(crate) struct Group(k::attribute_group);
+
+// SAFETY: The group is only read, and points to static, `Sync` data.
+unsafe impl Sync for Group {}
+
+impl Group {
+    /// An unnamed group (files directly in the directory) of the attributes in `attrs`, a
+    /// NUL-terminated table.
+    pub(crate) const fn new(attrs: &'static [TablePtr<k::attribute>]) -> Self {
+        let mut g: k::attribute_group = pin_init::zeroed();
+        g.__bindgen_anon_2.attrs = attrs.as_ptr().cast::<*mut k::attribute>().cast_mut();
+        Self(g)
+    }
+}
+
+impl TablePtr<k::attribute_group> {
+    /// The NUL-terminated default-groups table holding `group` alone.
+    pub(crate) const fn groups(group: &'static Group) -> [Self; 2] {
+        [TablePtr(&raw const group.0), TablePtr(core::ptr::null())]
+    }
+}
+
+/// A kobject type (`struct kobj_type`) in static storage.
+#[repr(transparent)]
+pub(crate) struct KobjType(k::kobj_type);
+
+// SAFETY: The type is only read, and points to static, `Sync` data.
+unsafe impl Sync for KobjType {}
+
+/// The callbacks of directories with the files of `T`.
+pub(crate) struct Table<T>(PhantomData<T>);
+
+impl<T: FileTable> Table<T> {
+    const SYSFS_OPS: k::sysfs_ops = k::sysfs_ops {
+        show: Some(show_callback::<T>),
+        store: Some(store_callback::<T>),
+    };
+
+    /// The kobject type of `T`'s directories, with `groups` as its default groups.
+    pub(crate) const fn ktype(groups: &'static [TablePtr<k::attribute_group>]) -> KobjType {
+        KobjType(k::kobj_type {
+            release: Some(release_callback::<T>),
+            sysfs_ops: &Self::SYSFS_OPS,
+            default_groups: groups
+                .as_ptr()
+                .cast::<*const k::attribute_group>()
+                .cast_mut(),
+            child_ns_type: None,
+            namespace: None,
+            get_ownership: None,
+        })
+    }
+}
+
+/// Declares the files of a [`Files`] type: `sysfs_files!(Type, FILES)`, where `FILES` is
+/// a constant array of [`File`]s. File `i` of the array is index `i` of
+/// [`Files::show`] and [`Files::store`].
+#[macro_export]
+macro_rules! sysfs_files {
+    ($ty:ty, $files:expr) => {
+        const _: () = {
+            // SAFETY: The kobject type is built by `Table::<$ty>::ktype`, with the attributes
+            // of `ATTRS` (static, in file order) as its only default group.
+            unsafe impl $crate::sysfs::FileTable for $ty {
+                fn ktype() -> &'static $crate::sysfs::KobjType {
+                    &KTYPE
+                }
+
+                fn attributes() -> &'static [$crate::sysfs::Attribute] {
+                    &ATTRS
+                }
+            }
+
+            const N: usize = $files.len();
+            static ATTRS: [$crate::sysfs::Attribute; N] =
+                $crate::sysfs::Attribute::table::<N>(&$files);
+            static ATTR_PTRS: [$crate::sysfs::TablePtr<::kernel::bindings::attribute>; N + 1] =
+                $crate::sysfs::TablePtr::table::<{ N + 1 }>(&ATTRS);
+            static GROUP: $crate::sysfs::Group = $crate::sysfs::Group::new(&ATTR_PTRS);
+            static GROUPS: [$crate::sysfs::TablePtr<::kernel::bindings::attribute_group>; 2] =
+                $crate::sysfs::TablePtr::groups(&GROUP);
+            static KTYPE: $crate::sysfs::KobjType = $crate::sysfs::Table::<$ty>::ktype(&GROUPS);
+        };
+    };
+}
+
+/// The page a `show` call fills: at most `PAGE_SIZE - 1` bytes, as sysfs requires.
 pub(crate) struct Page<'a> {
     buf: &'a mut [u8],
     len: usize,
+}
+
+impl<'a> Page<'a> {
+    /// A page writing into `buf`, of which it uses all but the last byte.
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+        let n = buf.len().saturating_sub(1);
+        Self {
+            buf: &mut buf[..n],
+            len: 0,
+        }
+    }
+
+    /// The bytes written so far.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
 }
 
 impl fmt::Write for Page<'_> {
@@ -51,6 +220,10 @@ impl fmt::Write for Page<'_> {
 }
 
 /// Where a directory is created.
+///
+/// # Invariants
+///
+/// `kobj` is a kobject in sysfs that stays there for `'a`.
 pub(crate) struct Parent<'a> {
     kobj: *mut k::kobject,
     _dir: PhantomData<&'a ()>,
@@ -59,8 +232,9 @@ pub(crate) struct Parent<'a> {
 impl Parent<'static> {
     /// `/sys/kernel`.
     pub(crate) fn kernel() -> Self {
-        // SAFETY: `kernel_kobj` is set up at boot and never changes afterwards.
+        // SAFETY: `kernel_kobj` is set up at boot, before modules load, and never changes.
         let kobj = unsafe { k::kernel_kobj };
+        // INVARIANT: `/sys/kernel` is never removed.
         Self {
             kobj,
             _dir: PhantomData,
@@ -69,11 +243,8 @@ impl Parent<'static> {
 }
 
 #[repr(C)]
-struct Node<T: Files> {
+struct Node<T> {
     kobj: Opaque<k::kobject>,
-    attrs: KVec<k::attribute>,
-    attr_ptrs: KVec<*mut k::attribute>,
-    group: Opaque<k::attribute_group>,
     data: T,
 }
 
@@ -81,79 +252,49 @@ struct Node<T: Files> {
 ///
 /// # Invariants
 ///
-/// `node` points to a `Node<T>` whose kobject was added to sysfs, and this handle owns
-/// one reference to it.
-pub(crate) struct Dir<T: Files> {
+/// `node` points to a `Node<T>` allocated by `KBox`, whose kobject was added to sysfs with
+/// `T::ktype()`; this handle owns one reference to it and is the only one that renames or
+/// removes it.
+pub(crate) struct Dir<T: FileTable> {
     node: NonNull<Node<T>>,
 }
 
 // SAFETY: The handle only gives shared access to `T`, which is `Sync`, and the kobject
 // functions may be called from any thread.
-unsafe impl<T: Files> Send for Dir<T> {}
-// SAFETY: As above.
-unsafe impl<T: Files> Sync for Dir<T> {}
+unsafe impl<T: FileTable> Send for Dir<T> {}
+// SAFETY: `&Dir` gives access to `&T` (`Sync`) and the name, which only `&mut` methods
+// change.
+unsafe impl<T: FileTable> Sync for Dir<T> {}
 
-struct Vtable<T>(PhantomData<T>);
-
-impl<T: Files> Vtable<T> {
-    const SYSFS_OPS: k::sysfs_ops = k::sysfs_ops {
-        show: Some(show_callback::<T>),
-        store: Some(store_callback::<T>),
-    };
-    const KTYPE: k::kobj_type = k::kobj_type {
-        release: Some(release_callback::<T>),
-        sysfs_ops: &Self::SYSFS_OPS,
-        ..pin_init::zeroed()
-    };
-}
-
-impl<T: Files> Dir<T> {
+impl<T: FileTable> Dir<T> {
     /// Creates the directory `name` under `parent`, with the files of `T`.
     pub(crate) fn new(name: &CStr, parent: Parent<'_>, data: T) -> Result<Self> {
-        let n = T::FILES.len();
-        let mut attrs = KVec::with_capacity(n, GFP_KERNEL)?;
-        for f in T::FILES {
-            let mut a: k::attribute = pin_init::zeroed();
-            a.name = f.name.as_char_ptr();
-            a.mode = f.mode;
-            attrs.push(a, GFP_KERNEL)?;
-        }
         let node = KBox::new(
             Node {
                 kobj: Opaque::zeroed(),
-                attrs,
-                attr_ptrs: KVec::with_capacity(n + 1, GFP_KERNEL)?,
-                group: Opaque::zeroed(),
                 data,
             },
             GFP_KERNEL,
         )?;
         let node = NonNull::new(KBox::into_raw(node)).ok_or(ENOMEM)?;
-        let p = node.as_ptr();
-        // SAFETY: `p` is a fresh, valid node; the attribute vector is never resized again,
-        // so the pointers into it stay valid for the node's life.
-        unsafe {
-            let base = (*p).attrs.as_mut_ptr();
-            for i in 0..n {
-                (*p).attr_ptrs.push(base.add(i), GFP_KERNEL)?;
-            }
-            (*p).attr_ptrs.push(core::ptr::null_mut(), GFP_KERNEL)?;
-            (*(*p).group.get()).__bindgen_anon_2.attrs = (*p).attr_ptrs.as_mut_ptr();
+        let kobj = Self::kobj_of(node.as_ptr());
+        let ktype: *const KobjType = T::ktype();
+        // SAFETY: `kobj` is zeroed and not yet initialised; `KobjType` is a transparent
+        // wrapper of a static `kobj_type`. From here on the node is freed by
+        // `release_callback` when the last reference is put.
+        unsafe { k::kobject_init(kobj, ktype.cast()) };
+        // SAFETY: `kobj` is initialised; `parent` is in sysfs (its invariant) and `name` is
+        // NUL-terminated. `kobject_add` creates the default group's files.
+        let ret =
+            unsafe { k::kobject_add(kobj, parent.kobj, c"%s".as_char_ptr(), name.as_char_ptr()) };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: After a failed `kobject_add` only `kobject_put` may be called; it
+            // drops our reference and frees the node.
+            unsafe { k::kobject_put(kobj) };
+            return Err(e);
         }
-        let kobj = Self::kobj_of(p);
-        // SAFETY: `kobj` is zeroed and not yet initialised; from here on the node is freed
-        // by `release_callback` when the last reference is put.
-        let ret = unsafe {
-            k::kobject_init(kobj, &Vtable::<T>::KTYPE);
-            k::kobject_add(kobj, parent.kobj, c"%s".as_char_ptr(), name.as_char_ptr())
-        };
-        // INVARIANT: From here on `node` is an added kobject with one reference, ours; on
-        // error, dropping the handle puts it.
-        let dir = Self { node };
-        to_result(ret)?;
-        // SAFETY: The kobject is in sysfs and the group lives in the node.
-        to_result(unsafe { k::sysfs_create_group(kobj, (*p).group.get()) })?;
-        Ok(dir)
+        // INVARIANT: The kobject is in sysfs with one reference, ours.
+        Ok(Self { node })
     }
 
     fn kobj_of(p: *mut Node<T>) -> *mut k::kobject {
@@ -169,15 +310,17 @@ impl<T: Files> Dir<T> {
 
     /// This directory, as the parent of another.
     pub(crate) fn as_parent(&self) -> Parent<'_> {
+        // INVARIANT: The directory stays in sysfs while borrowed.
         Parent {
             kobj: Self::kobj_of(self.node.as_ptr()),
             _dir: PhantomData,
         }
     }
 
-    /// Renames the directory.
-    pub(crate) fn rename(&self, name: &CStr) -> Result {
-        // SAFETY: Per the invariants the kobject is live and in sysfs.
+    /// Renames the directory. Fails, changing nothing, if `name` is taken.
+    pub(crate) fn rename(&mut self, name: &CStr) -> Result {
+        // SAFETY: Per the invariants the kobject is live and in sysfs; `&mut self` excludes
+        // concurrent renames and borrows of the old name.
         to_result(unsafe {
             k::kobject_rename(Self::kobj_of(self.node.as_ptr()), name.as_char_ptr())
         })
@@ -186,16 +329,17 @@ impl<T: Files> Dir<T> {
     /// The directory's current name.
     pub(crate) fn name(&self) -> &CStr {
         // SAFETY: Per the invariants the kobject is live and has a name; it only changes
-        // through `rename`, which needs the same handle.
+        // (and the old one is freed) through `rename`, which takes `&mut self`.
         unsafe { CStr::from_char_ptr((*Self::kobj_of(self.node.as_ptr())).name) }
     }
 }
 
-impl<T: Files> Drop for Dir<T> {
+impl<T: FileTable> Drop for Dir<T> {
     fn drop(&mut self) {
         let kobj = Self::kobj_of(self.node.as_ptr());
-        // SAFETY: Per the invariants we own a reference. `kobject_del` removes the files
-        // and waits for running callbacks; `kobject_put` may free the node.
+        // SAFETY: Per the invariants we own a reference to an added kobject. `kobject_del`
+        // removes the files and waits for running callbacks; `kobject_put` may free the
+        // node.
         unsafe {
             k::kobject_del(kobj);
             k::kobject_put(kobj);
@@ -206,50 +350,57 @@ impl<T: Files> Drop for Dir<T> {
 /// # Safety
 ///
 /// `kobj` is the kobject of a live `Node<T>`.
-unsafe fn node_of<'a, T: Files>(kobj: *mut k::kobject) -> &'a Node<T> {
+unsafe fn node_of<'a, T>(kobj: *mut k::kobject) -> &'a Node<T> {
     // SAFETY: Per the contract; `kobj` is the first field of the `repr(C)` node.
     unsafe { &*kernel::container_of!(Opaque::cast_from(kobj), Node<T>, kobj) }
 }
 
-fn index_of<T: Files>(node: &Node<T>, attr: *mut k::attribute) -> Option<usize> {
-    let base = node.attrs.as_ptr() as usize;
-    let off = (attr as usize).checked_sub(base)?;
-    let i = off / core::mem::size_of::<k::attribute>();
-    (i < node.attrs.len()).then_some(i)
+fn index_of<T: FileTable>(attr: *mut k::attribute) -> Option<usize> {
+    T::attributes()
+        .iter()
+        .position(|a| core::ptr::eq(a.0.get(), attr))
 }
 
-unsafe extern "C" fn show_callback<T: Files>(
+/// # Safety
+///
+/// Called by sysfs for a file of `T`'s kobject type: `kobj` is the kobject of a live
+/// `Node<T>` (`kobject_del` waits for running callbacks before the node can go), `attr`
+/// one of its attributes, and `buf` a buffer of `PAGE_SIZE` bytes.
+unsafe extern "C" fn show_callback<T: FileTable>(
     kobj: *mut k::kobject,
     attr: *mut k::attribute,
     buf: *mut c_char,
 ) -> isize {
-    // SAFETY: sysfs calls `show` on a live kobject of this type (its files are removed
-    // before the node can be freed).
+    // SAFETY: Per the function's contract.
     let node = unsafe { node_of::<T>(kobj) };
-    let Some(i) = index_of(node, attr) else {
+    let Some(i) = index_of::<T>(attr) else {
         return EINVAL.to_errno() as isize;
     };
-    // SAFETY: sysfs hands `show` a zeroed buffer of `PAGE_SIZE` bytes.
+    // SAFETY: Per the function's contract `buf` has `PAGE_SIZE` bytes, ours during the call.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), k::PAGE_SIZE) };
-    let mut page = Page { buf, len: 0 };
+    let mut page = Page::new(buf);
     match node.data.show(i, &mut page) {
         Ok(()) => page.len as isize,
         Err(e) => e.to_errno() as isize,
     }
 }
 
-unsafe extern "C" fn store_callback<T: Files>(
+/// # Safety
+///
+/// Called by sysfs for a file of `T`'s kobject type: `kobj` is the kobject of a live
+/// `Node<T>`, `attr` one of its attributes, and `buf` holds `count` bytes of input.
+unsafe extern "C" fn store_callback<T: FileTable>(
     kobj: *mut k::kobject,
     attr: *mut k::attribute,
     buf: *const c_char,
     count: usize,
 ) -> isize {
-    // SAFETY: As in `show_callback`.
+    // SAFETY: Per the function's contract.
     let node = unsafe { node_of::<T>(kobj) };
-    let Some(i) = index_of(node, attr) else {
+    let Some(i) = index_of::<T>(attr) else {
         return EINVAL.to_errno() as isize;
     };
-    // SAFETY: sysfs hands `store` `count` bytes of input.
+    // SAFETY: Per the function's contract `buf` holds `count` bytes.
     let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
     match node.data.store(i, input) {
         Ok(()) => count as isize,
@@ -257,10 +408,81 @@ unsafe extern "C" fn store_callback<T: Files>(
     }
 }
 
-unsafe extern "C" fn release_callback<T: Files>(kobj: *mut k::kobject) {
-    // SAFETY: The last reference is gone, so nothing else uses the node, which `Dir::new`
-    // allocated as a `KBox`.
+/// # Safety
+///
+/// Called by the kobject core when the last reference to `kobj`, the kobject of a
+/// `Node<T>` that `Dir::new` allocated as a `KBox`, is put.
+unsafe extern "C" fn release_callback<T>(kobj: *mut k::kobject) {
+    // SAFETY: Per the function's contract nothing else uses the node any more.
     drop(unsafe {
         KBox::from_raw(kernel::container_of!(Opaque::cast_from(kobj), Node<T>, kobj).cast_mut())
     });
+}
+
+#[kunit_tests(dmp_sysfs_dir)]
+mod tests {
+    use super::*;
+    use core::fmt::Write;
+
+    #[test]
+    fn page_keeps_the_last_byte_free() {
+        let mut buf = [0u8; 8];
+        let mut page = Page::new(&mut buf);
+        assert!(write!(page, "{}", 1234567).is_ok());
+        assert!(write!(page, "8").is_err());
+        assert_eq!(page.as_bytes(), b"1234567");
+        let mut none = [0u8; 0];
+        let mut page = Page::new(&mut none);
+        assert!(write!(page, "1").is_err());
+        assert!(write!(page, "").is_ok());
+    }
+
+    const FILES: [File; 2] = [
+        File {
+            name: c"a",
+            mode: 0o444,
+        },
+        File {
+            name: c"b",
+            mode: 0o200,
+        },
+    ];
+
+    struct Two;
+
+    impl Files for Two {
+        fn show(&self, _index: usize, _out: &mut Page<'_>) -> Result {
+            Ok(())
+        }
+
+        fn store(&self, _index: usize, _input: &[u8]) -> Result {
+            Ok(())
+        }
+    }
+
+    crate::sysfs_files!(Two, FILES);
+
+    #[test]
+    fn static_tables() {
+        let attrs = Two::attributes();
+        assert_eq!(attrs.len(), 2);
+        for (a, f) in attrs.iter().zip(&FILES) {
+            // SAFETY: The attribute is static and only read.
+            let a = unsafe { &*a.0.get() };
+            assert!(core::ptr::eq(a.name, f.name.as_char_ptr()));
+            assert_eq!(a.mode, f.mode);
+        }
+        assert_eq!(index_of::<Two>(attrs[1].0.get()), Some(1));
+        assert_eq!(index_of::<Two>(core::ptr::null_mut()), None);
+        let ktype = &Two::ktype().0;
+        // SAFETY: The tables are static, NUL-terminated and only read.
+        unsafe {
+            let group = *ktype.default_groups;
+            assert!((*ktype.default_groups.add(1)).is_null());
+            let ptrs = (*group).__bindgen_anon_2.attrs;
+            assert!(core::ptr::eq(*ptrs, attrs[0].0.get()));
+            assert!(core::ptr::eq(*ptrs.add(1), attrs[1].0.get()));
+            assert!((*ptrs.add(2)).is_null());
+        }
+    }
 }

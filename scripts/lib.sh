@@ -40,9 +40,27 @@ in_root() {
 	' in_root "$ROOT" "$TOP" "$CACHE" "$@"
 }
 
-# Facts written by scripts/setup: KVER, KDIR, KSRC.
+# The kernel the build and the VM are for: DMP_KERNEL=stock (Debian's, the default) or
+# debug (the sanitizer kernel that scripts/setup-debug builds from the same source).
+DMP_KERNEL=${DMP_KERNEL:-stock}
+
+# Facts about that kernel, written by its set-up script: KVER (its release), KDIR (the
+# build tree modules are built against, a path inside the build root), KIMAGE (the
+# kernel image) and KMAKE (the compiler choice its tree was built with).
 load_env() {
-	[ -e "$CACHE/env" ] || "$TOP/scripts/setup" || exit 1
-	# shellcheck disable=SC1091
-	. "$CACHE/env"
+	case $DMP_KERNEL in
+	stock)
+		[ -e "$CACHE/env" ] || "$TOP/scripts/setup" || exit 1
+		# shellcheck disable=SC1091
+		. "$CACHE/env"
+		KIMAGE=/boot/vmlinuz-$KVER
+		KMAKE=CC=x86_64-linux-gnu-gcc-16
+		;;
+	debug)
+		"$TOP/scripts/setup-debug" || exit 1
+		# shellcheck disable=SC1091
+		. "$CACHE/env-debug"
+		;;
+	*) die "DMP_KERNEL must be stock or debug, not '$DMP_KERNEL'" ;;
+	esac
 }
