@@ -581,6 +581,11 @@ impl<T: Operations> Registration<T> {
         unsafe { &*(*ti).private.cast::<T>() }
     }
 
+    /// # Safety
+    ///
+    /// Called by device-mapper (`dm_table_add_target`, under the table's load, in process
+    /// context) on a new target `ti` of a type registered by a `Registration<T>`, with
+    /// `argc` valid argument strings; nothing else uses `ti` until it returns.
     unsafe extern "C" fn ctr_callback(
         ti: *mut dm::dm_target,
         argc: c_uint,
@@ -609,12 +614,20 @@ impl<T: Operations> Registration<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called once by device-mapper when the table holding `ti` is destroyed, after `ctr`
+    /// succeeded for it and when no other callback of `ti` can run.
     unsafe extern "C" fn dtr_callback(ti: *mut dm::dm_target) {
         // SAFETY: The destructor runs once, after the constructor succeeded, when no other
         // callback can run; `private` holds the box made by `ctr_callback`.
         drop(unsafe { KBox::from_raw((*ti).private.cast::<T>()) });
     }
 
+    /// # Safety
+    ///
+    /// Called by device-mapper on a live, constructed target, possibly on many CPUs at
+    /// once; `bio` is a clone that this call alone may change until it returns.
     unsafe extern "C" fn map_callback(ti: *mut dm::dm_target, bio: *mut k::bio) -> c_int {
         // SAFETY: Device-mapper maps bios of live, constructed targets and hands each bio
         // to exactly one map call.
@@ -630,6 +643,10 @@ impl<T: Operations> Registration<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by device-mapper on a live, constructed target, with `result` valid for
+    /// writes of `maxlen` bytes.
     unsafe extern "C" fn status_callback(
         ti: *mut dm::dm_target,
         kind: dm::status_type_t,
@@ -657,6 +674,10 @@ impl<T: Operations> Registration<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by device-mapper on a live, constructed target (with the device suspended
+    /// or not), with `argc` valid argument strings.
     unsafe extern "C" fn message_callback(
         ti: *mut dm::dm_target,
         argc: c_uint,
@@ -687,6 +708,10 @@ impl<T: Operations> Registration<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by device-mapper on a live, constructed target; `func` and `data` form a
+    /// callout that may be called with the target's devices.
     unsafe extern "C" fn iterate_devices_callback(
         ti: *mut dm::dm_target,
         func: dm::iterate_devices_callout_fn,
@@ -704,6 +729,10 @@ impl<T: Operations> Registration<T> {
         this.iterate_devices(target, &mut visitor)
     }
 
+    /// # Safety
+    ///
+    /// Called by device-mapper on a live, constructed target, with `bdev` valid for a
+    /// write.
     unsafe extern "C" fn prepare_ioctl_callback(
         ti: *mut dm::dm_target,
         bdev: *mut *mut k::block_device,
@@ -740,18 +769,18 @@ mod tests {
     use core::fmt::Write;
 
     #[test]
-    fn emitter_needs_room_for_the_nul() {
+    fn emitter_needs_room_for_the_nul() -> Result {
         assert!(Emitter::new(&mut []).is_none());
         let mut buf = [b'x'; 1];
         let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
         out.write_bytes(b"abc");
         assert_eq!(out.as_bytes(), b"");
         assert_eq!(buf, [0]);
-        Ok::<(), Error>(())
+        Ok(())
     }
 
     #[test]
-    fn emitter_truncates_and_keeps_the_nul() {
+    fn emitter_truncates_and_keeps_the_nul() -> Result {
         let mut buf = [b'x'; 8];
         let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
         assert!(write!(out, "{} {}", 12345, 678).is_ok());
@@ -759,11 +788,11 @@ mod tests {
         out.write_bytes(b"more");
         assert_eq!(out.as_bytes(), b"12345 6");
         assert_eq!(&buf, b"12345 6\0");
-        Ok::<(), Error>(())
+        Ok(())
     }
 
     #[test]
-    fn emitter_appends() {
+    fn emitter_appends() -> Result {
         let mut buf = [b'x'; 16];
         let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
         out.write_bytes(b"ab");
@@ -771,6 +800,6 @@ mod tests {
         assert!(write!(out, "-{}", 7).is_ok());
         assert_eq!(out.as_bytes(), b"ab-7");
         assert_eq!(&buf[..5], b"ab-7\0");
-        Ok::<(), Error>(())
+        Ok(())
     }
 }

@@ -309,7 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn account_read_and_reset() {
+    fn account_read_and_reset() -> Result {
         let s = Stats::new()?;
         assert_eq!(s.read(), Snapshot::ZERO);
         s.account(IoClass::Read, 4096);
@@ -331,11 +331,11 @@ mod tests {
         assert_eq!(r.reqs(IoClass::Discard), 1);
         assert_eq!(r.bytes(IoClass::Discard), 1 << 20);
         assert_eq!(r.total_reqs(), 0);
-        Ok::<(), Error>(())
+        Ok(())
     }
 
     #[test]
-    fn a_busy_shard_hands_the_request_on() {
+    fn a_busy_shard_hands_the_request_on() -> Result {
         let c = Counters::new()?;
         let n = c.shards.len();
         // Every shard but the last is held by a (pretended) preempted writer.
@@ -352,6 +352,6 @@ mod tests {
         let sum = c.snapshot();
         assert_eq!(sum.reqs(IoClass::Write), 1);
         assert_eq!(sum.bytes(IoClass::Write), 4096);
-        Ok::<(), Error>(())
+        Ok(())
     }
 }

@@ -398,7 +398,7 @@ mod tests {
     }
 
     #[test]
-    fn info_status_has_nine_fields_in_order() {
+    fn info_status_has_nine_fields_in_order() -> Result {
         let s = Stats::new()?;
         s.account(IoClass::Read, 4096);
         s.account(IoClass::Write, 512);
@@ -410,11 +410,11 @@ mod tests {
         let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
         assert!(write_info(&mut out, &s.read()).is_ok());
         assert_eq!(out.as_bytes(), b"1 4096 2 1536 1 1 8192 1 65536");
-        Ok::<(), Error>(())
+        Ok(())
     }
 
     #[test]
-    fn info_status_truncates_into_a_small_buffer() {
+    fn info_status_truncates_into_a_small_buffer() -> Result {
         let s = Stats::new()?;
         s.account(IoClass::Read, 4096);
         let mut buf = [b'x'; 6];
@@ -423,6 +423,6 @@ mod tests {
         assert!(write_info(&mut out, &s.read()).is_ok());
         assert_eq!(out.as_bytes(), b"1 409");
         assert_eq!(&buf, b"1 409\0");
-        Ok::<(), Error>(())
+        Ok(())
     }
 }
