@@ -4,20 +4,22 @@
 //!
 //! Units: requests (bios as dmp maps them) and bytes.
 //!
-//! Each request's count and bytes go into one shard (normally the current CPU's) under
-//! that shard's sequence count, so a reader's snapshot always holds every request whole:
-//! its count and its bytes, or neither. Averages computed from a snapshot are therefore
-//! exact. A reset does not zero the counters; it records a snapshot as the baseline, under
-//! a lock that readers also take, so a reader sees all of a reset or none of it.
+//! Each request's count and bytes go into the current CPU's shard under that shard's
+//! sequence count, with interrupts off ([`PerCpu::with_local`]): the update is never
+//! preempted or interrupted halfway and never waits, and a reader's snapshot holds every
+//! request whole, its count and its bytes, or neither. Averages computed from a snapshot
+//! are therefore exact. A reset does not zero the counters; it records a snapshot as the
+//! baseline, under a lock that readers also take, so a reader sees all of a reset or none
+//! of it.
 
+use crate::percpu::PerCpu;
 use kernel::{
-    cpu::{nr_cpu_ids, CpuId},
     new_mutex,
     prelude::*,
     processor::cpu_relax,
     sync::{
-        atomic::{Acquire, Atomic, Full, Relaxed, Release},
-        barrier::smp_rmb,
+        atomic::{Acquire, Atomic, Relaxed, Release},
+        barrier::{smp_rmb, smp_wmb},
         Arc, Mutex,
     },
 };
@@ -39,11 +41,7 @@ pub(crate) enum IoClass {
 
 const CLASSES: usize = 5;
 
-/// One CPU's counters, on its own cache lines.
-///
-/// `seq` is odd while a writer updates the counters; only the writer that made it odd
-/// writes them.
-#[repr(C, align(64))]
+/// One CPU's counters. `seq` is odd while the CPU updates them.
 struct Shard {
     seq: Atomic<u32>,
     reqs: [Atomic<u64>; CLASSES],
@@ -59,23 +57,23 @@ impl Shard {
         }
     }
 
-    /// Adds one request, if no other writer holds the shard.
+    /// Adds one request. The caller is the shard's only writer (its CPU, with interrupts
+    /// off).
     #[inline]
-    fn try_add(&self, class: IoClass, bytes: u64) -> bool {
+    fn add(&self, class: IoClass, bytes: u64) {
         let s = self.seq.load(Relaxed);
-        // `Full` orders the odd `seq` before the counter updates, as `smp_wmb()` would.
-        if s & 1 != 0 || self.seq.cmpxchg(s, s.wrapping_add(1), Full).is_err() {
-            return false;
-        }
+        self.seq.store(s.wrapping_add(1), Relaxed);
+        // Orders the odd `seq` before the counter updates.
+        smp_wmb();
         let i = class as usize;
         let (r, b) = (&self.reqs[i], &self.bytes[i]);
         r.store(r.load(Relaxed).wrapping_add(1), Relaxed);
         b.store(b.load(Relaxed).wrapping_add(bytes), Relaxed);
         self.seq.store(s.wrapping_add(2), Release);
-        true
     }
 
-    /// A consistent copy of the counters.
+    /// A consistent copy of the counters. Waits only while the shard's CPU is inside
+    /// [`Shard::add`], which runs with interrupts off and so is never preempted.
     fn read(&self) -> Snapshot {
         loop {
             let s = self.seq.load(Acquire);
@@ -96,36 +94,21 @@ impl Shard {
     }
 }
 
-/// Monotonic request and byte counters, one pair per class, sharded by CPU.
+/// Monotonic request and byte counters, one pair per class, one shard per CPU.
 struct Counters {
-    shards: KVVec<Shard>,
+    shards: PerCpu<Shard>,
 }
 
 impl Counters {
     fn new() -> Result<Self> {
-        let n = (nr_cpu_ids() as usize).max(1);
-        let mut shards = KVVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
-            shards.push(Shard::new(), GFP_KERNEL)?;
-        }
-        Ok(Self { shards })
+        Ok(Self {
+            shards: PerCpu::new(Shard::new)?,
+        })
     }
 
     #[inline]
     fn add(&self, class: IoClass, bytes: u64) {
-        let n = self.shards.len();
-        let mut i = CpuId::current().as_u32() as usize;
-        // The current CPU's shard is free unless its writer was preempted or this task
-        // migrated; then another shard takes the request.
-        loop {
-            i = if i < n { i } else { 0 };
-            if let Some(shard) = self.shards.get(i) {
-                if shard.try_add(class, bytes) {
-                    return;
-                }
-            }
-            i += 1;
-        }
+        self.shards.with_local(|shard| shard.add(class, bytes));
     }
 
     fn snapshot(&self) -> Snapshot {
@@ -335,23 +318,20 @@ mod tests {
     }
 
     #[test]
-    fn a_busy_shard_hands_the_request_on() -> Result {
+    fn shards_sum_and_stay_consistent() -> Result {
         let c = Counters::new()?;
-        let n = c.shards.len();
-        // Every shard but the last is held by a (pretended) preempted writer.
-        for shard in &c.shards[..n - 1] {
-            shard.seq.store(1, Relaxed);
-        }
         c.add(IoClass::Write, 4096);
-        let last = &c.shards[n - 1];
-        assert_eq!(last.seq.load(Relaxed), 2);
-        assert_eq!(last.read().reqs(IoClass::Write), 1);
-        for shard in &c.shards[..n - 1] {
-            shard.seq.store(0, Relaxed);
-        }
+        c.add(IoClass::Write, 512);
+        c.add(IoClass::Read, 0);
         let sum = c.snapshot();
-        assert_eq!(sum.reqs(IoClass::Write), 1);
-        assert_eq!(sum.bytes(IoClass::Write), 4096);
+        assert_eq!(sum.reqs(IoClass::Write), 2);
+        assert_eq!(sum.bytes(IoClass::Write), 4608);
+        assert_eq!(sum.reqs(IoClass::Read), 1);
+        assert_eq!(sum.bytes(IoClass::Read), 0);
+        // Every shard is at rest (an even sequence count) after its writer is done.
+        for shard in c.shards.iter() {
+            assert_eq!(shard.seq.load(Relaxed) % 2, 0);
+        }
         Ok(())
     }
 }

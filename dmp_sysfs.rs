@@ -5,32 +5,17 @@
 //! ```text
 //! /sys/kernel/dmp/<file>                 all dmp devices since the module was loaded
 //! /sys/kernel/dmp/reset                  write 1 to zero the above
-//! /sys/kernel/dmp/devices/<dm name>/...  the same files for one device
+//! /sys/kernel/dmp/devices/<dm name>/...  the same files for one device, and its identity:
+//!                                        name, dev (major:minor), kname (dm-N)
 //! ```
 
 use crate::{
+    device_mapper::{DevT, MappedDeviceRef},
     dmp_stats::{IoClass, Snapshot, Stats},
     sysfs::{File, Files, Page},
 };
 use core::fmt::Write;
 use kernel::{prelude::*, sync::Arc};
-
-/// The statistics files of a directory.
-pub(crate) struct StatsFiles {
-    stats: Arc<Stats>,
-}
-
-impl StatsFiles {
-    /// Files showing `stats`.
-    pub(crate) fn new(stats: Arc<Stats>) -> Self {
-        Self { stats }
-    }
-
-    /// The statistics shown.
-    pub(crate) fn stats(&self) -> &Arc<Stats> {
-        &self.stats
-    }
-}
 
 /// A statistics file and how its value is computed.
 type StatFile = (File, fn(&Snapshot) -> u64);
@@ -39,7 +24,7 @@ const fn stat(name: &'static CStr, value: fn(&Snapshot) -> u64) -> StatFile {
     (File { name, mode: 0o444 }, value)
 }
 
-/// Every statistics file; the index is the file's identity.
+/// Every statistics file, in file order.
 const STATS: &[StatFile] = &[
     stat(c"read_reqs", |s| s.reqs(IoClass::Read)),
     stat(c"write_reqs", |s| s.reqs(IoClass::Write)),
@@ -56,28 +41,55 @@ const STATS: &[StatFile] = &[
     stat(c"write_zeroes_bytes", |s| s.bytes(IoClass::WriteZeroes)),
 ];
 
+/// File indices after the statistics.
 const RESET: usize = STATS.len();
+const NAME: usize = RESET + 1;
+const DEV: usize = RESET + 2;
+const KNAME: usize = RESET + 3;
 
-/// The files of a statistics directory: the statistics, then `reset`.
-const FILES: [File; RESET + 1] = {
-    let mut out = [const {
-        File {
-            name: c"reset",
-            mode: 0o200,
-        }
-    }; RESET + 1];
+/// The statistics files followed by `extra`; `N` is `STATS.len() + extra.len()`.
+const fn files<const N: usize>(extra: &[File]) -> [File; N] {
+    let mut out = [const { File { name: c"", mode: 0 } }; N];
     let mut i = 0;
-    while i < RESET {
+    while i < N {
+        let f = if i < STATS.len() {
+            &STATS[i].0
+        } else {
+            &extra[i - STATS.len()]
+        };
         out[i] = File {
-            name: STATS[i].0.name,
-            mode: STATS[i].0.mode,
+            name: f.name,
+            mode: f.mode,
         };
         i += 1;
     }
     out
+}
+
+const RESET_FILE: File = File {
+    name: c"reset",
+    mode: 0o200,
 };
 
-crate::sysfs_files!(StatsFiles, FILES);
+/// `/sys/kernel/dmp`: the statistics, then `reset`.
+const TOTAL_FILES: [File; RESET + 1] = files(&[RESET_FILE]);
+
+/// A device's directory: the statistics, `reset`, then the device's identity.
+const DEVICE_FILES: [File; KNAME + 1] = files(&[
+    RESET_FILE,
+    File {
+        name: c"name",
+        mode: 0o444,
+    },
+    File {
+        name: c"dev",
+        mode: 0o444,
+    },
+    File {
+        name: c"kname",
+        mode: 0o444,
+    },
+]);
 
 /// Parses a write to `reset`: `1`, optionally followed by a newline.
 pub(crate) fn parse_reset(input: &[u8]) -> Result {
@@ -87,20 +99,81 @@ pub(crate) fn parse_reset(input: &[u8]) -> Result {
     }
 }
 
-impl Files for StatsFiles {
+/// Shows statistics file `index` of `stats`.
+fn show_stat(stats: &Stats, index: usize, out: &mut Page<'_>) -> Result {
+    let (_, value) = STATS.get(index).ok_or(EINVAL)?;
+    writeln!(out, "{}", value(&stats.read())).map_err(|_| EINVAL)
+}
+
+/// Handles a write to file `index` of `stats`' directory: only `reset` takes one.
+fn store_reset(stats: &Stats, index: usize, input: &[u8]) -> Result {
+    if index != RESET {
+        return Err(EACCES);
+    }
+    parse_reset(input)?;
+    stats.reset();
+    Ok(())
+}
+
+/// The files of `/sys/kernel/dmp`: all dmp devices together.
+pub(crate) struct TotalFiles {
+    stats: Arc<Stats>,
+}
+
+impl TotalFiles {
+    /// Files showing `stats`.
+    pub(crate) fn new(stats: Arc<Stats>) -> Self {
+        Self { stats }
+    }
+}
+
+crate::sysfs_files!(TotalFiles, TOTAL_FILES);
+
+impl Files for TotalFiles {
     fn show(&self, index: usize, out: &mut Page<'_>) -> Result {
-        // `reset` is write-only.
-        let (_, value) = STATS.get(index).ok_or(EACCES)?;
-        writeln!(out, "{}", value(&self.stats.read())).map_err(|_| EINVAL)
+        show_stat(&self.stats, index, out)
     }
 
     fn store(&self, index: usize, input: &[u8]) -> Result {
-        if index != RESET {
-            return Err(EACCES);
+        store_reset(&self.stats, index, input)
+    }
+}
+
+/// The files of one device's directory.
+pub(crate) struct DeviceFiles {
+    stats: Arc<Stats>,
+    dev: DevT,
+}
+
+impl DeviceFiles {
+    /// Files showing `stats`, of the mapped device `dev`.
+    pub(crate) fn new(stats: Arc<Stats>, dev: DevT) -> Self {
+        Self { stats, dev }
+    }
+}
+
+crate::sysfs_files!(DeviceFiles, DEVICE_FILES);
+
+impl Files for DeviceFiles {
+    fn show(&self, index: usize, out: &mut Page<'_>) -> Result {
+        let DevT { major, minor } = self.dev;
+        match index {
+            NAME => {
+                // Device-mapper may be removing a device (holding its name lock) while it
+                // waits for this directory to go: do not hold that up.
+                let name = out.allow_removal(|| MappedDeviceRef::get(self.dev).map(|md| md.name()));
+                let name = name.ok_or(ENODEV)??;
+                out.write_bytes(name.as_c_str().to_bytes())?;
+                out.write_bytes(b"\n")
+            }
+            DEV => writeln!(out, "{major}:{minor}").map_err(|_| EINVAL),
+            KNAME => writeln!(out, "dm-{minor}").map_err(|_| EINVAL),
+            _ => show_stat(&self.stats, index, out),
         }
-        parse_reset(input)?;
-        self.stats.reset();
-        Ok(())
+    }
+
+    fn store(&self, index: usize, input: &[u8]) -> Result {
+        store_reset(&self.stats, index, input)
     }
 }
 
@@ -144,26 +217,54 @@ mod tests {
     }
 
     #[test]
-    fn file_table_matches_the_statistics() {
-        let files = &FILES;
-        assert_eq!(files.len(), STATS.len() + 1);
-        for (f, (s, _)) in files.iter().zip(STATS) {
-            assert_eq!(f.name, s.name);
-            assert_eq!(f.mode, 0o444);
+    fn file_tables_match_the_statistics() {
+        for files in [&TOTAL_FILES[..], &DEVICE_FILES[..]] {
+            for (f, (s, _)) in files.iter().zip(STATS) {
+                assert_eq!(f.name, s.name);
+                assert_eq!(f.mode, 0o444);
+            }
+            assert_eq!(files[RESET].name, c"reset");
+            assert_eq!(files[RESET].mode, 0o200);
+            // The six files of the original README come first, in its order.
+            let six = [
+                c"read_reqs",
+                c"write_reqs",
+                c"total_reqs",
+                c"avg_read_size",
+                c"avg_write_size",
+                c"avg_size",
+            ];
+            for (f, name) in files.iter().zip(six) {
+                assert_eq!(f.name, name);
+            }
         }
-        assert_eq!(files[RESET].name, c"reset");
-        assert_eq!(files[RESET].mode, 0o200);
-        // The six files of the original README come first, in its order.
-        let six = [
-            c"read_reqs",
-            c"write_reqs",
-            c"total_reqs",
-            c"avg_read_size",
-            c"avg_write_size",
-            c"avg_size",
-        ];
-        for (f, name) in files.iter().zip(six) {
-            assert_eq!(f.name, name);
-        }
+        assert_eq!(TOTAL_FILES.len(), RESET + 1);
+        assert_eq!(DEVICE_FILES[NAME].name, c"name");
+        assert_eq!(DEVICE_FILES[DEV].name, c"dev");
+        assert_eq!(DEVICE_FILES[KNAME].name, c"kname");
+    }
+
+    #[test]
+    fn device_identity_files() -> Result {
+        // The highest minor number: no device-mapper device has it.
+        let minor = (1 << 20) - 1;
+        let files = DeviceFiles::new(Stats::new()?, DevT { major: 254, minor });
+        let mut buf = [0u8; 64];
+        let mut page = Page::new(&mut buf);
+        files.show(DEV, &mut page)?;
+        assert_eq!(page.as_bytes(), b"254:1048575\n");
+        let mut page = Page::new(&mut buf);
+        files.show(KNAME, &mut page)?;
+        assert_eq!(page.as_bytes(), b"dm-1048575\n");
+        // No such device-mapper device.
+        let mut page = Page::new(&mut buf);
+        assert_eq!(files.show(NAME, &mut page), Err(ENODEV));
+        let mut page = Page::new(&mut buf);
+        files.show(0, &mut page)?;
+        assert_eq!(page.as_bytes(), b"0\n");
+        assert_eq!(files.store(NAME, b"1"), Err(EACCES));
+        assert_eq!(files.store(RESET, b"2"), Err(EINVAL));
+        assert!(files.store(RESET, b"1").is_ok());
+        Ok(())
     }
 }

@@ -4,19 +4,21 @@
 //! and counts it.
 //!
 //! Table line: `<start> <len> dmp <dev_path> [<offset>]`, where `offset` is the first
-//! sector used on the underlying device (default 0).
+//! sector used on the underlying device (default 0). `dmsetup table` prints the canonical
+//! form, `<major:minor> <offset>`, as dm-linear does.
 
 use crate::{
     device_mapper::{
-        Args, Bio, BioOp, CtrError, Device, DeviceVisitor, Emitter, MapResult, MappedDevice,
-        MessageError, Operations, StatusKind, Target,
+        Args, Bio, BioOp, CtrError, DevT, Device, DeviceId, DeviceVisitor, Emitter, Features,
+        IoctlAccess, MapResult, MappedDevice, MessageError, NewTarget, Operations, StatusKind,
+        Target,
     },
     dmp_stats::{IoClass, Snapshot, Stats},
-    dmp_sysfs::{NoFiles, StatsFiles},
+    dmp_sysfs::{DeviceFiles, NoFiles, TotalFiles},
     sysfs::{Dir, Parent},
 };
 use core::fmt::Write;
-use kernel::{new_mutex, prelude::*, sync::Arc, sync::Mutex};
+use kernel::{new_mutex, prelude::*, str::CString, sync::Arc, sync::Mutex};
 
 /// The parsed table arguments.
 #[derive(Debug, PartialEq, Eq)]
@@ -91,14 +93,14 @@ pub(crate) struct Shared {
     global: Arc<Stats>,
     registry: Arc<Registry>,
     // Dropped last: the directories above live inside it.
-    _root: Dir<StatsFiles>,
+    _root: Dir<TotalFiles>,
 }
 
 impl Shared {
     /// Creates `/sys/kernel/dmp` and `/sys/kernel/dmp/devices`.
-    pub(crate) fn new() -> Result<Self> {
+    fn new() -> Result<Self> {
         let global = Stats::new()?;
-        let root = Dir::new(c"dmp", Parent::kernel(), StatsFiles::new(global.clone()))?;
+        let root = Dir::new(c"dmp", Parent::kernel(), TotalFiles::new(global.clone()))?;
         let devices_dir = Dir::new(c"devices", root.as_parent(), NoFiles)?;
         let registry = Arc::pin_init(
             pin_init!(Registry {
@@ -116,6 +118,11 @@ impl Shared {
 }
 
 /// The statistics of each mapped device with a dmp target, kept across table reloads.
+///
+/// A device's directory is named after the device. Device-mapper tells no target about
+/// `dmsetup rename`, so a directory can hold a stale name: the next table load of its
+/// device renames it, and a device that takes over the name moves a stale holder aside
+/// (to its `dm-N` name) first. Presentation never fails a table load.
 #[pin_data]
 pub(crate) struct Registry {
     #[pin]
@@ -124,64 +131,117 @@ pub(crate) struct Registry {
 }
 
 struct Entry {
-    id: usize,
+    dev: DevT,
     /// How many live dmp targets (in any table of the device) use it.
     users: usize,
-    dir: Dir<StatsFiles>,
+    stats: Arc<Stats>,
+    /// The device's directory, if sysfs could make one.
+    dir: Option<Dir<DeviceFiles>>,
 }
 
 impl Entry {
-    fn stats(&self) -> &Arc<Stats> {
-        self.dir.data().stats()
+    fn dir_name(&self) -> Option<&CStr> {
+        self.dir.as_ref().map(Dir::name)
     }
 }
 
 impl Registry {
-    /// Takes a reference to the statistics of `md`, creating them on first use.
+    /// Takes a reference to the statistics of `md`, creating them on first use, and shows
+    /// them under the device's current name.
     fn attach(self: &Arc<Self>, md: &MappedDevice<'_>) -> Result<DeviceStats, CtrError> {
-        let name = md
-            .name()
-            .map_err(|err| CtrError::new(c"Cannot find the device's name", err))?;
-        let name = name.as_c_str();
+        let dev = md.dev();
+        // Read before taking the lock: device-mapper may call `detach` with its name lock
+        // held.
+        let name = md.name();
         let mut devices = self.devices.lock();
-        if let Some(e) = devices.iter_mut().find(|e| e.id == md.id()) {
-            // The device was renamed since its directory was made.
-            if e.dir.name() != name {
-                e.dir
-                    .rename(name)
-                    .map_err(|err| CtrError::new(c"Cannot rename the statistics directory", err))?;
+        let i = match devices.iter().position(|e| e.dev == dev) {
+            Some(i) => i,
+            None => {
+                let nomem = |e| CtrError::new(c"Cannot allocate memory", e);
+                let stats = Stats::new().map_err(nomem)?;
+                let entry = Entry {
+                    dev,
+                    users: 0,
+                    stats,
+                    dir: None,
+                };
+                devices.push(entry, GFP_KERNEL).map_err(|_| nomem(ENOMEM))?;
+                devices.len() - 1
             }
-            e.users += 1;
-            return Ok(DeviceStats {
-                registry: self.clone(),
-                id: md.id(),
-                stats: e.stats().clone(),
-            });
+        };
+        devices[i].users += 1;
+        if let Ok(name) = &name {
+            self.present(&mut devices, i, name.as_c_str());
         }
-        let fail = |err| CtrError::new(c"Cannot create the statistics directory", err);
-        let stats = Stats::new().map_err(fail)?;
-        let dir =
-            Dir::new(name, self.dir.as_parent(), StatsFiles::new(stats.clone())).map_err(fail)?;
-        devices
-            .push(
-                Entry {
-                    id: md.id(),
-                    users: 1,
-                    dir,
-                },
-                GFP_KERNEL,
-            )
-            .map_err(|_| fail(ENOMEM))?;
+        if devices[i].dir.is_none() {
+            // No name, or sysfs refused it: the stable `dm-N` name instead.
+            self.present_aside(&mut devices, i);
+        }
         Ok(DeviceStats {
             registry: self.clone(),
-            id: md.id(),
-            stats,
+            dev,
+            stats: devices[i].stats.clone(),
         })
     }
 
-    fn detach(&self, id: usize) {
+    /// Shows entry `i` as `name`, moving a stale holder of the name aside.
+    fn present(&self, devices: &mut [Entry], i: usize, name: &CStr) {
+        if devices[i].dir_name() == Some(name) {
+            return;
+        }
+        // Names are unique among live devices: another holder of `name` is stale.
+        if let Some(j) = devices.iter().position(|e| e.dir_name() == Some(name)) {
+            self.present_aside(devices, j);
+        }
+        let entry = &mut devices[i];
+        match &mut entry.dir {
+            // On failure the directory keeps its old name.
+            Some(dir) => {
+                let _ = dir.rename(name);
+            }
+            None => {
+                let files = DeviceFiles::new(entry.stats.clone(), entry.dev);
+                entry.dir = Dir::new(name, self.dir.as_parent(), files).ok();
+            }
+        }
+    }
+
+    /// Shows entry `i` under a name no device can claim from it: `dm-N`, or `dm-N~K` if a
+    /// device is named `dm-N`.
+    fn present_aside(&self, devices: &mut [Entry], i: usize) {
+        let minor = devices[i].dev.minor;
+        for k in 0..devices.len() + 1 {
+            let name = if k == 0 {
+                CString::try_from_fmt(fmt!("dm-{minor}"))
+            } else {
+                CString::try_from_fmt(fmt!("dm-{minor}~{k}"))
+            };
+            let Ok(name) = name else { return };
+            let taken = devices
+                .iter()
+                .enumerate()
+                .any(|(j, e)| j != i && e.dir_name() == Some(&name));
+            if taken {
+                continue;
+            }
+            let entry = &mut devices[i];
+            match &mut entry.dir {
+                Some(dir) if dir.name() == &*name => {}
+                Some(dir) => {
+                    let _ = dir.rename(&name);
+                }
+                None => {
+                    let files = DeviceFiles::new(entry.stats.clone(), entry.dev);
+                    entry.dir = Dir::new(&name, self.dir.as_parent(), files).ok();
+                }
+            }
+            return;
+        }
+    }
+
+    fn detach(&self, dev: DevT) {
         let mut devices = self.devices.lock();
-        if let Some(i) = devices.iter().position(|e| e.id == id) {
+        if let Some(i) = devices.iter().position(|e| e.dev == dev) {
             devices[i].users -= 1;
             if devices[i].users == 0 {
                 // Removes the directory; waits for readers of its files.
@@ -194,46 +254,41 @@ impl Registry {
 /// One target's reference to its device's statistics.
 struct DeviceStats {
     registry: Arc<Registry>,
-    id: usize,
+    dev: DevT,
     stats: Arc<Stats>,
 }
 
 impl Drop for DeviceStats {
     fn drop(&mut self) {
-        self.registry.detach(self.id);
+        self.registry.detach(self.dev);
     }
 }
 
 /// One dmp target.
 pub(crate) struct DmpTarget {
-    dev: Device,
+    dev: DeviceId,
     offset: u64,
-    /// The constructor arguments, echoed by `dmsetup table`.
-    table: KVec<u8>,
     device: DeviceStats,
     global: Arc<Stats>,
 }
 
-impl DmpTarget {
-    fn echo(args: &Args<'_>) -> Result<KVec<u8>> {
-        let mut table = KVec::new();
-        for (i, a) in args.iter().enumerate() {
-            if i > 0 {
-                table.push(b' ', GFP_KERNEL)?;
-            }
-            table.extend_from_slice(a.to_bytes(), GFP_KERNEL)?;
-        }
-        Ok(table)
-    }
-}
-
 #[vtable]
 impl Operations for DmpTarget {
+    const NAME: &'static CStr = c"dmp";
+    const VERSION: [u32; 3] = [1, 1, 0];
+    const FEATURES: Features = Features::NOWAIT
+        .with(Features::PASSES_INTEGRITY)
+        .with(Features::PASSES_CRYPTO)
+        .with(Features::ATOMIC_WRITES);
+
     type Shared = Shared;
 
-    fn ctr(shared: &Shared, target: &mut Target, args: &Args<'_>) -> Result<KBox<Self>, CtrError> {
+    fn shared() -> impl PinInit<Shared, Error> {
+        Shared::new()
+    }
+
+    fn ctr(shared: &Shared, target: &mut NewTarget<'_>, args: &Args<'_>) -> Result<Self, CtrError> {
         let parsed = parse_table(args.iter()).map_err(|msg| CtrError::new(msg, EINVAL))?;
-        let table = Self::echo(args).map_err(|e| CtrError::new(c"Cannot allocate", e))?;
         let dev = target
             .get_device(parsed.path)
             .map_err(|e| CtrError::new(c"Device lookup failed", e))?;
@@ -241,47 +296,51 @@ impl Operations for DmpTarget {
         // Flushes, discards, secure erases and write-zeroes all go through `map`, where
         // they are counted and forwarded (flushes do not bypass the target).
         target.set_num_bios(1, 1, 1, 1);
-        KBox::new(
-            Self {
-                dev,
-                offset: parsed.offset,
-                table,
-                device,
-                global: shared.global.clone(),
-            },
-            GFP_KERNEL,
-        )
-        .map_err(|_| CtrError::new(c"Cannot allocate", ENOMEM))
+        Ok(Self {
+            dev,
+            offset: parsed.offset,
+            device,
+            global: shared.global.clone(),
+        })
     }
 
     #[inline]
-    fn map(&self, target: &Target, bio: &mut Bio) -> MapResult {
+    fn map(&self, target: &Target<'_>, bio: &mut Bio) -> MapResult {
+        let Some(dev) = target.device(self.dev) else {
+            return MapResult::Kill;
+        };
         if let Some(class) = classify(bio.op(), bio.size()) {
             let bytes = u64::from(bio.size());
             self.device.stats.account(class, bytes);
             self.global.account(class, bytes);
         }
-        bio.set_dev(&self.dev);
+        bio.set_dev(dev);
         bio.set_sector(self.offset.wrapping_add(target.offset_of(bio.sector())));
         MapResult::Remapped
     }
 
-    fn status(&self, target: &Target, kind: StatusKind, out: &mut Emitter<'_>) {
+    fn status(&self, target: &Target<'_>, kind: StatusKind, out: &mut Emitter<'_>) {
+        let Some(dev) = target.device(self.dev) else {
+            return;
+        };
         match kind {
             StatusKind::Info => {
                 let _ = write_info(out, &self.device.stats.read());
             }
-            StatusKind::Table => out.write_bytes(&self.table),
+            StatusKind::Table => {
+                out.write_bytes(dev.name().to_bytes());
+                let _ = write!(out, " {}", self.offset);
+            }
             StatusKind::Ima => {
                 out.target_name_version(target);
                 out.write_bytes(b",device_name=");
-                out.write_bytes(self.dev.name().to_bytes());
+                out.write_bytes(dev.name().to_bytes());
                 let _ = write!(out, ",start={};", self.offset);
             }
         }
     }
 
-    fn message(&self, _target: &Target, args: &Args<'_>) -> Result<(), MessageError> {
+    fn message(&self, _target: &Target<'_>, args: &Args<'_>) -> Result<(), MessageError> {
         let mut it = args.iter();
         match (it.next().map(CStr::to_bytes), it.next()) {
             (Some(b"reset"), None) => {
@@ -299,13 +358,21 @@ impl Operations for DmpTarget {
         }
     }
 
-    fn iterate_devices(&self, target: &Target, visit: &mut DeviceVisitor<'_>) -> i32 {
-        visit.visit(&self.dev, self.offset, target.len())
+    fn iterate_devices(&self, target: &Target<'_>, visit: &mut DeviceVisitor<'_>) -> i32 {
+        match target.device(self.dev) {
+            Some(dev) => visit.visit(dev, self.offset, target.len()),
+            None => 0,
+        }
     }
 
-    fn prepare_ioctl(&self, target: &Target) -> (&Device, bool) {
-        let whole = self.offset == 0 && target.len() == self.dev.nr_sectors();
-        (&self.dev, whole)
+    fn prepare_ioctl<'a>(&self, target: &Target<'a>) -> Option<(&'a Device, IoctlAccess)> {
+        let dev = target.device(self.dev)?;
+        let access = if self.offset == 0 && target.len() == dev.nr_sectors() {
+            IoctlAccess::WholeDevice
+        } else {
+            IoctlAccess::PartOfDevice
+        };
+        Some((dev, access))
     }
 }
 

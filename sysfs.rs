@@ -15,7 +15,13 @@
 //! reference goes. Reading a file while its directory is removed is therefore safe.
 
 use core::{fmt, marker::PhantomData, ptr::NonNull};
-use kernel::{bindings as k, error::to_result, prelude::*, str::CStrExt, types::Opaque};
+use kernel::{
+    bindings as k,
+    error::to_result,
+    prelude::*,
+    str::CStrExt,
+    types::{Opaque, ScopeGuard},
+};
 
 /// One file in a directory.
 pub(crate) struct File {
@@ -185,18 +191,25 @@ macro_rules! sysfs_files {
 }
 
 /// The page a `show` call fills: at most `PAGE_SIZE - 1` bytes, as sysfs requires.
+///
+/// # Invariants
+///
+/// `file`, if set, is the kobject and attribute whose `show` callback is running.
 pub(crate) struct Page<'a> {
     buf: &'a mut [u8],
     len: usize,
+    file: Option<(NonNull<k::kobject>, NonNull<k::attribute>)>,
 }
 
 impl<'a> Page<'a> {
     /// A page writing into `buf`, of which it uses all but the last byte.
     pub(crate) fn new(buf: &'a mut [u8]) -> Self {
         let n = buf.len().saturating_sub(1);
+        // INVARIANT: No file.
         Self {
             buf: &mut buf[..n],
             len: 0,
+            file: None,
         }
     }
 
@@ -205,17 +218,42 @@ impl<'a> Page<'a> {
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
+
+    /// Appends `bytes`, or fails, changing nothing, if they do not fit.
+    pub(crate) fn write_bytes(&mut self, bytes: &[u8]) -> Result {
+        let end = self.len.checked_add(bytes.len()).ok_or(EINVAL)?;
+        self.buf
+            .get_mut(self.len..end)
+            .ok_or(EINVAL)?
+            .copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+
+    /// Runs `f` without holding off the removal of the file being shown: a directory being
+    /// removed meanwhile does not wait for `f` (the data stays alive until it returns).
+    /// For `show` code that takes a lock which whoever removes the directory may hold.
+    pub(crate) fn allow_removal<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let Some((kobj, attr)) = self.file else {
+            return f();
+        };
+        // SAFETY: Per the invariants `kobj` and `attr` are the file whose `show` is
+        // running. This takes a reference to the kobject (which owns the data) and lets a
+        // concurrent `kobject_del` proceed.
+        let kn = unsafe { k::sysfs_break_active_protection(kobj.as_ptr(), attr.as_ptr()) };
+        let r = f();
+        if !kn.is_null() {
+            // SAFETY: `kn` came from `sysfs_break_active_protection` above and is not used
+            // again.
+            unsafe { k::sysfs_unbreak_active_protection(kn) };
+        }
+        r
+    }
 }
 
 impl fmt::Write for Page<'_> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
-        self.buf
-            .get_mut(self.len..end)
-            .ok_or(fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
+        self.write_bytes(s.as_bytes()).map_err(|_| fmt::Error)
     }
 }
 
@@ -283,16 +321,17 @@ impl<T: FileTable> Dir<T> {
         // wrapper of a static `kobj_type`. From here on the node is freed by
         // `release_callback` when the last reference is put.
         unsafe { k::kobject_init(kobj, ktype.cast()) };
+        // Until the kobject is added, failing only puts it (`kobject_del` is not allowed).
+        let guard = ScopeGuard::new(|| {
+            // SAFETY: We own the only reference; putting it frees the node.
+            unsafe { k::kobject_put(kobj) };
+        });
         // SAFETY: `kobj` is initialised; `parent` is in sysfs (its invariant) and `name` is
         // NUL-terminated. `kobject_add` creates the default group's files.
-        let ret =
-            unsafe { k::kobject_add(kobj, parent.kobj, c"%s".as_char_ptr(), name.as_char_ptr()) };
-        if let Err(e) = to_result(ret) {
-            // SAFETY: After a failed `kobject_add` only `kobject_put` may be called; it
-            // drops our reference and frees the node.
-            unsafe { k::kobject_put(kobj) };
-            return Err(e);
-        }
+        to_result(unsafe {
+            k::kobject_add(kobj, parent.kobj, c"%s".as_char_ptr(), name.as_char_ptr())
+        })?;
+        guard.dismiss();
         // INVARIANT: The kobject is in sysfs with one reference, ours.
         Ok(Self { node })
     }
@@ -300,12 +339,6 @@ impl<T: FileTable> Dir<T> {
     fn kobj_of(p: *mut Node<T>) -> *mut k::kobject {
         // SAFETY: Taking a field address of a valid node does not dereference it.
         unsafe { Opaque::cast_into(&raw const (*p).kobj) }
-    }
-
-    /// The data the files show.
-    pub(crate) fn data(&self) -> &T {
-        // SAFETY: Per the invariants the node is live while the handle is.
-        unsafe { &(*self.node.as_ptr()).data }
     }
 
     /// This directory, as the parent of another.
@@ -379,6 +412,8 @@ unsafe extern "C" fn show_callback<T: FileTable>(
     // SAFETY: Per the function's contract `buf` has `PAGE_SIZE` bytes, ours during the call.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), k::PAGE_SIZE) };
     let mut page = Page::new(buf);
+    // INVARIANT: `kobj` and `attr` are the file being shown.
+    page.file = NonNull::new(kobj).zip(NonNull::new(attr));
     match node.data.show(i, &mut page) {
         Ok(()) => page.len as isize,
         Err(e) => e.to_errno() as isize,

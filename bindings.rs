@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The C API the kernel crate does not bind: device-mapper, and dmp's C helpers.
+//!
+//! Generated at build time by bindgen from the target kernel's own headers (see `Kbuild`
+//! and `dm_bindings.h`); everything the items refer to (`bio`, `block_device`, ...) is the
+//! kernel crate's own type. Only the abstraction modules use these.
+
+#![allow(
+    clippy::all,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
+    clippy::undocumented_unsafe_blocks,
+    dead_code,
+    missing_docs,
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    improper_ctypes,
+    unknown_lints,
+    unnecessary_transmutes,
+    unreachable_pub,
+    unsafe_op_in_unsafe_fn
+)]
+
+use kernel::bindings::*;
+use kernel::ffi;
+use pin_init::MaybeZeroable;
+
+include!("dm_bindings_generated.rs");

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Bios as a target's `map` sees them.
+//!
+//! C header: [`include/linux/blk_types.h`](srctree/include/linux/blk_types.h)
+
+use super::Device;
+use crate::bindings as c;
+use kernel::{bindings as k, types::Opaque};
+
+/// The operation of a bio, compared exactly (`bio_op`), never by bit tests.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum BioOp {
+    /// `REQ_OP_READ`.
+    Read,
+    /// `REQ_OP_WRITE`, including empty flushes (`REQ_PREFLUSH` with no data).
+    Write,
+    /// `REQ_OP_DISCARD`.
+    Discard,
+    /// `REQ_OP_SECURE_ERASE`.
+    SecureErase,
+    /// `REQ_OP_WRITE_ZEROES`.
+    WriteZeroes,
+    /// Anything else (zone management, driver-private operations).
+    Other,
+}
+
+/// A bio handed to a target (`struct bio`).
+///
+/// # Invariants
+///
+/// The wrapped bio is live, and device-mapper has handed it to the target for the duration
+/// of the borrow: nothing else reads or changes it meanwhile.
+#[repr(transparent)]
+pub(crate) struct Bio(Opaque<k::bio>);
+
+impl Bio {
+    /// # Safety
+    ///
+    /// `ptr` points to a live bio that the caller may use exclusively for `'a`.
+    pub(super) unsafe fn from_raw_mut<'a>(ptr: *mut k::bio) -> &'a mut Self {
+        // SAFETY: `Bio` is a transparent wrapper of `bio`, exclusive for `'a` per the
+        // function's contract.
+        // INVARIANT: Per the function's contract.
+        unsafe { &mut *ptr.cast() }
+    }
+
+    fn raw(&self) -> *mut k::bio {
+        self.0.get()
+    }
+
+    /// The operation.
+    #[inline]
+    pub(crate) fn op(&self) -> BioOp {
+        // SAFETY: Per the invariants the bio is live and ours.
+        let opf = unsafe { (*self.raw()).bi_opf };
+        match opf & ((1 << k::REQ_OP_BITS) - 1) {
+            k::req_op_REQ_OP_READ => BioOp::Read,
+            k::req_op_REQ_OP_WRITE => BioOp::Write,
+            k::req_op_REQ_OP_DISCARD => BioOp::Discard,
+            k::req_op_REQ_OP_SECURE_ERASE => BioOp::SecureErase,
+            k::req_op_REQ_OP_WRITE_ZEROES => BioOp::WriteZeroes,
+            _ => BioOp::Other,
+        }
+    }
+
+    /// The number of bytes the bio covers (`bi_iter.bi_size`).
+    #[inline]
+    pub(crate) fn size(&self) -> u32 {
+        // SAFETY: Per the invariants the bio is live and ours.
+        unsafe { (*self.raw()).bi_iter.bi_size }
+    }
+
+    /// The first sector.
+    #[inline]
+    pub(crate) fn sector(&self) -> u64 {
+        // SAFETY: Per the invariants the bio is live and ours.
+        unsafe { (*self.raw()).bi_iter.bi_sector }
+    }
+
+    /// Sets the first sector.
+    #[inline]
+    pub(crate) fn set_sector(&mut self, sector: u64) {
+        // SAFETY: Per the invariants the bio is live and ours to change.
+        unsafe { (*self.raw()).bi_iter.bi_sector = sector };
+    }
+
+    /// Points the bio at `dev` (`bio_set_dev`).
+    #[inline]
+    pub(crate) fn set_dev(&mut self, dev: &Device) {
+        // SAFETY: Per the invariants the bio is live and ours to change; `dev` is held, so
+        // its block device is live. The helper is `bio_set_dev()` itself.
+        unsafe { c::dmp_helper_bio_set_dev(self.raw(), dev.bdev()) };
+    }
+}

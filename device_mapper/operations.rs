@@ -1,0 +1,395 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The operations of a target type, and the C callbacks that call them.
+//!
+//! C header: [`include/linux/device-mapper.h`](srctree/include/linux/device-mapper.h)
+
+use super::{
+    device::Devices, registration::Registration, Args, Bio, CtrError, Device, DeviceName, Emitter,
+    Features, NewTarget, StatusKind, Target,
+};
+use crate::bindings as c;
+use core::{marker::PhantomData, ptr::NonNull};
+use kernel::{
+    bindings as k,
+    error::{from_result, Error, VTABLE_DEFAULT_ERROR},
+    prelude::*,
+    str::CStrExt,
+    types::ForeignOwnable,
+};
+
+/// What `map` did with a bio (`DM_MAPIO_*`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum MapResult {
+    /// The bio was remapped; device-mapper submits it (`DM_MAPIO_REMAPPED`).
+    Remapped,
+    /// The bio is failed with an I/O error (`DM_MAPIO_KILL`).
+    Kill,
+}
+
+impl MapResult {
+    fn to_raw(self) -> c_int {
+        (match self {
+            Self::Remapped => c::DM_MAPIO_REMAPPED,
+            Self::Kill => c::DM_MAPIO_KILL,
+        }) as c_int
+    }
+}
+
+/// A refused message: what is logged, and the errno returned to `dmsetup message`.
+pub(crate) struct MessageError {
+    msg: &'static CStr,
+    err: Error,
+}
+
+impl MessageError {
+    /// A refusal explained by `msg`.
+    pub(crate) fn new(msg: &'static CStr, err: Error) -> Self {
+        Self { msg, err }
+    }
+}
+
+/// How device-mapper may pass an ioctl to the device [`Operations::prepare_ioctl`] names.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum IoctlAccess {
+    /// The target maps the whole device: ioctls pass as they would to the device.
+    WholeDevice,
+    /// The target maps part of the device: device-mapper passes ioctls only for callers
+    /// with `CAP_SYS_RAWIO`.
+    PartOfDevice,
+}
+
+/// The operations of a device-mapper target type.
+///
+/// Optional methods that are not implemented are left out of the C callback table;
+/// calling their default is a build error.
+#[vtable]
+pub(crate) trait Operations: Sized + Send + Sync + 'static {
+    /// The target type's name, as tables name it.
+    const NAME: &'static CStr;
+    /// The target type's version (`dmsetup targets`).
+    const VERSION: [u32; 3];
+    /// The target type's features.
+    const FEATURES: Features;
+
+    /// State shared by every target of this type, owned by the registration.
+    type Shared: Send + Sync;
+
+    /// Makes the shared state, when the type is registered.
+    fn shared() -> impl PinInit<Self::Shared, Error>;
+
+    /// Builds a target from the arguments of one table line. Runs in process context,
+    /// while the table is loaded.
+    fn ctr(
+        shared: &Self::Shared,
+        target: &mut NewTarget<'_>,
+        args: &Args<'_>,
+    ) -> Result<Self, CtrError>;
+
+    /// Maps one bio. Runs concurrently on many CPUs, in process context (possibly with
+    /// `REQ_NOWAIT` bios that must not sleep).
+    fn map(&self, target: &Target<'_>, bio: &mut Bio) -> MapResult;
+
+    /// Writes the target's status text.
+    fn status(&self, _target: &Target<'_>, _kind: StatusKind, _out: &mut Emitter<'_>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Handles `dmsetup message`.
+    fn message(&self, _target: &Target<'_>, _args: &Args<'_>) -> Result<(), MessageError> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Calls `visit` for each underlying device area, stopping at a non-zero result, which
+    /// it returns.
+    fn iterate_devices(&self, _target: &Target<'_>, _visit: &mut DeviceVisitor<'_>) -> i32 {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// The device that ioctls to the mapped device go to, and how; `None` refuses them.
+    fn prepare_ioctl<'a>(&self, _target: &Target<'a>) -> Option<(&'a Device, IoctlAccess)> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// The callout `iterate_devices` hands each underlying device area to.
+///
+/// # Invariants
+///
+/// `func` and `data` are the callout device-mapper passed to `iterate_devices` of the live
+/// target `ti`, valid for `'a`.
+pub(crate) struct DeviceVisitor<'a> {
+    ti: *mut c::dm_target,
+    func: unsafe extern "C" fn(
+        *mut c::dm_target,
+        *mut c::dm_dev,
+        k::sector_t,
+        k::sector_t,
+        *mut c_void,
+    ) -> c_int,
+    data: *mut c_void,
+    _callout: PhantomData<&'a ()>,
+}
+
+impl DeviceVisitor<'_> {
+    /// Reports `len` sectors of `dev` starting at `start`.
+    pub(crate) fn visit(&mut self, dev: &Device, start: u64, len: u64) -> i32 {
+        // SAFETY: Per the invariants the callout is valid for this target; `dev` is held.
+        unsafe { (self.func)(self.ti, dev.raw(), start, len, self.data) }
+    }
+}
+
+/// A target's private data (`ti->private`): the value its constructor returned, and the
+/// devices it opened, released after it.
+struct TargetData<T> {
+    data: T,
+    devices: Devices,
+}
+
+/// The C callback table of `T` and its callbacks.
+pub(super) struct OperationsVTable<T: Operations>(PhantomData<T>);
+
+impl<T: Operations> OperationsVTable<T> {
+    /// The callback table; `module` is set when the type is registered.
+    pub(super) const VTABLE: c::target_type = c::target_type {
+        features: T::FEATURES.bits(),
+        name: kernel::str::as_char_ptr_in_const_context(T::NAME),
+        module: core::ptr::null_mut(),
+        version: T::VERSION,
+        ctr: Some(Self::ctr_callback),
+        dtr: Some(Self::dtr_callback),
+        map: Some(Self::map_callback),
+        clone_and_map_rq: None,
+        release_clone_rq: None,
+        end_io: None,
+        rq_end_io: None,
+        presuspend: None,
+        presuspend_undo: None,
+        postsuspend: None,
+        preresume: None,
+        resume: None,
+        status: if T::HAS_STATUS {
+            Some(Self::status_callback)
+        } else {
+            None
+        },
+        message: if T::HAS_MESSAGE {
+            Some(Self::message_callback)
+        } else {
+            None
+        },
+        prepare_ioctl: if T::HAS_PREPARE_IOCTL {
+            Some(Self::prepare_ioctl_callback)
+        } else {
+            None
+        },
+        report_zones: None,
+        busy: None,
+        iterate_devices: if T::HAS_ITERATE_DEVICES {
+            Some(Self::iterate_devices_callback)
+        } else {
+            None
+        },
+        io_hints: None,
+        direct_access: None,
+        dax_zero_page_range: None,
+        dax_recovery_write: None,
+        list: pin_init::zeroed(),
+    };
+
+    /// # Safety
+    ///
+    /// `ti` is a live target of this type whose constructor succeeded, for `'a`.
+    unsafe fn data<'a>(ti: *mut c::dm_target) -> &'a TargetData<T> {
+        // SAFETY: Per the function's contract `private` holds what `ctr_callback` made with
+        // `into_foreign`; only `dtr_callback`, which no other callback overlaps, takes it
+        // back.
+        unsafe { <KBox<TargetData<T>> as ForeignOwnable>::borrow((*ti).private) }
+    }
+
+    /// # Safety
+    ///
+    /// `ti` is a live target of this type whose constructor succeeded, for `'a`.
+    unsafe fn target<'a>(ti: *mut c::dm_target) -> (&'a T, Target<'a>) {
+        // SAFETY: Per the function's contract.
+        let data = unsafe { Self::data(ti) };
+        // SAFETY: `ti` is live and not NULL, and `devices` are the ones its constructor
+        // opened.
+        let target = unsafe { Target::new(NonNull::new_unchecked(ti), &data.devices) };
+        (&data.data, target)
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper (`dm_table_add_target`, in process context, while a table
+    /// is loaded) on a new target `ti` of a type registered by a `Registration<T>`, with
+    /// `argc` valid argument strings; nothing else uses `ti` until it returns.
+    unsafe extern "C" fn ctr_callback(
+        ti: *mut c::dm_target,
+        argc: c_uint,
+        argv: *mut *mut c_char,
+    ) -> c_int {
+        let Some(ti) = NonNull::new(ti) else {
+            return EINVAL.to_errno();
+        };
+        // SAFETY: Per the function's contract `ti` is of a type registered by a
+        // `Registration<T>`, its arguments are valid for this call, and the constructor
+        // has `ti` to itself.
+        let (shared, args, mut new) = unsafe {
+            (
+                Registration::<T>::shared(ti),
+                Args::from_raw(argc, argv),
+                NewTarget::new(ti),
+            )
+        };
+        // On failure `new` and the value are dropped here, in the constructor, which
+        // releases the devices it opened.
+        let result = T::ctr(shared, &mut new, &args).and_then(|data| {
+            KBox::new(
+                TargetData {
+                    data,
+                    devices: new.into_devices(),
+                },
+                GFP_KERNEL,
+            )
+            .map_err(|_| CtrError::new(c"Cannot allocate memory", ENOMEM))
+        });
+        match result {
+            Ok(data) => {
+                // SAFETY: The constructor has `ti` to itself; `dtr_callback` takes the data
+                // back.
+                unsafe { (*ti.as_ptr()).private = data.into_foreign() };
+                0
+            }
+            Err(e) => {
+                // SAFETY: As above; `error` takes a static string.
+                unsafe { (*ti.as_ptr()).error = e.msg.as_char_ptr().cast_mut() };
+                e.err.to_errno()
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called once by device-mapper when the table holding `ti` is destroyed, after `ctr`
+    /// succeeded for it and when no other callback of `ti` runs or can start.
+    unsafe extern "C" fn dtr_callback(ti: *mut c::dm_target) {
+        // SAFETY: Per the function's contract `private` holds what `ctr_callback` made, and
+        // nothing borrows it any more. Dropping it drops the target's value, then releases
+        // its devices, inside the destructor.
+        drop(unsafe { <KBox<TargetData<T>> as ForeignOwnable>::from_foreign((*ti).private) });
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper on a live, constructed target, possibly on many CPUs at
+    /// once; `bio` is a clone that this call alone may use until it returns.
+    unsafe extern "C" fn map_callback(ti: *mut c::dm_target, bio: *mut k::bio) -> c_int {
+        // SAFETY: Per the function's contract.
+        let ((this, target), bio) = unsafe { (Self::target(ti), Bio::from_raw_mut(bio)) };
+        this.map(&target, bio).to_raw()
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper on a live, constructed target, with `result` valid for
+    /// writes of `maxlen` bytes; dm-ioctl reads `result` as a C string afterwards.
+    unsafe extern "C" fn status_callback(
+        ti: *mut c::dm_target,
+        kind: c::status_type_t,
+        _flags: c_uint,
+        result: *mut c_char,
+        maxlen: c_uint,
+    ) {
+        // The emitter writes the NUL first, so the buffer is a C string whatever follows.
+        // SAFETY: Per the function's contract.
+        let Some(mut out) = (unsafe { Emitter::from_raw(result, maxlen) }) else {
+            return;
+        };
+        let kind = match kind {
+            c::status_type_t_STATUSTYPE_INFO => StatusKind::Info,
+            c::status_type_t_STATUSTYPE_TABLE => StatusKind::Table,
+            c::status_type_t_STATUSTYPE_IMA => StatusKind::Ima,
+            _ => return,
+        };
+        // SAFETY: Per the function's contract.
+        let (this, target) = unsafe { Self::target(ti) };
+        this.status(&target, kind, &mut out);
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper (dm-ioctl, process context) on a live, constructed target,
+    /// with `argc` valid argument strings.
+    unsafe extern "C" fn message_callback(
+        ti: *mut c::dm_target,
+        argc: c_uint,
+        argv: *mut *mut c_char,
+        _result: *mut c_char,
+        _maxlen: c_uint,
+    ) -> c_int {
+        // SAFETY: Per the function's contract.
+        let ((this, target), args) = unsafe { (Self::target(ti), Args::from_raw(argc, argv)) };
+        from_result(|| {
+            this.message(&target, &args).map_err(|e| {
+                let name = target.mapped_device().name();
+                let name = name.as_ref().map_or(c"?", DeviceName::as_c_str);
+                pr_warn!(
+                    "{}: {}\n",
+                    name.to_str().unwrap_or("?"),
+                    e.msg.to_str().unwrap_or("?")
+                );
+                e.err
+            })?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper on a live, constructed target; `func` and `data` form a
+    /// callout that may be called with the target's devices until this returns.
+    unsafe extern "C" fn iterate_devices_callback(
+        ti: *mut c::dm_target,
+        func: c::iterate_devices_callout_fn,
+        data: *mut c_void,
+    ) -> c_int {
+        let Some(func) = func else { return 0 };
+        // SAFETY: Per the function's contract.
+        let (this, target) = unsafe { Self::target(ti) };
+        // INVARIANT: Per the function's contract.
+        let mut visitor = DeviceVisitor {
+            ti,
+            func,
+            data,
+            _callout: PhantomData,
+        };
+        this.iterate_devices(&target, &mut visitor)
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper on a live, constructed target that is alone in its table,
+    /// with `bdev` valid for a write.
+    unsafe extern "C" fn prepare_ioctl_callback(
+        ti: *mut c::dm_target,
+        bdev: *mut *mut k::block_device,
+        _cmd: c_uint,
+        _arg: c_ulong,
+        _forward: *mut bool,
+    ) -> c_int {
+        // SAFETY: Per the function's contract.
+        let (this, target) = unsafe { Self::target(ti) };
+        let Some((dev, access)) = this.prepare_ioctl(&target) else {
+            return ENOTTY.to_errno();
+        };
+        // SAFETY: Per the function's contract `bdev` is valid for a write; the device is
+        // held by the target, which device-mapper keeps live while it uses `bdev`.
+        unsafe { *bdev = dev.bdev() };
+        // 0: pass the ioctl on; 1: pass it on only for callers with `CAP_SYS_RAWIO`.
+        match access {
+            IoctlAccess::WholeDevice => 0,
+            IoctlAccess::PartOfDevice => 1,
+        }
+    }
+}

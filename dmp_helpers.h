@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The C helpers of dmp_helpers.c (see there). */
+#ifndef DMP_HELPERS_H
+#define DMP_HELPERS_H
+
+struct bio;
+struct block_device;
+
+void dmp_helper_bio_set_dev(struct bio *bio, struct block_device *bdev);
+unsigned long dmp_helper_local_irq_save(void);
+void dmp_helper_local_irq_restore(unsigned long flags);
+
+#endif
