@@ -10,8 +10,9 @@
 //! dropped by the destructor. The devices a constructor opens belong to the target: the
 //! abstraction releases them after the private data, in the destructor, so none can
 //! outlive its target. Every other callback sees the target as a [`Target`], through
-//! which it reaches those devices. `map` takes `&self` because it runs on many CPUs at
-//! once.
+//! which it reaches those devices. `map` and `end_io` take `&self` because they run on
+//! many CPUs at once; what a target keeps for one bio from `map` to `end_io` is its typed
+//! per-bio data ([`Operations::PerIo`]).
 
 mod bio;
 mod device;
@@ -20,7 +21,7 @@ mod registration;
 mod status;
 mod target;
 
-pub(crate) use bio::{Bio, BioOp};
+pub(crate) use bio::{Bio, BioOp, BlkStatus};
 pub(crate) use device::{DevT, Device, DeviceId, DeviceName, MappedDevice, MappedDeviceRef};
 pub(crate) use operations::{DeviceVisitor, IoctlAccess, MapResult, MessageError, Operations};
 pub(crate) use registration::Module;

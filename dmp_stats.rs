@@ -2,15 +2,19 @@
 
 //! I/O statistics: per-CPU counters on the I/O path, consistent snapshots and resets.
 //!
-//! Units: requests (bios as dmp maps them) and bytes.
+//! Units: requests (bios as dmp maps them), bytes and nanoseconds.
 //!
-//! Each request's count and bytes go into the current CPU's shard under that shard's
-//! sequence count, with interrupts off ([`PerCpu::with_local`]): the update is never
-//! preempted or interrupted halfway and never waits, and a reader's snapshot holds every
-//! request whole, its count and its bytes, or neither. Averages computed from a snapshot
-//! are therefore exact. A reset does not zero the counters; it records a snapshot as the
-//! baseline, under a lock that readers also take, so a reader sees all of a reset or none
-//! of it.
+//! A request is counted twice: when it is mapped (class, bytes, size bucket, FUA and
+//! preflush) and when it completes (outcome, latency, latency bucket). Each of the two
+//! updates goes into the current CPU's shard under that shard's sequence count, with
+//! interrupts off ([`PerCpu::with_local`]): it is never preempted or interrupted halfway
+//! and never waits, and a reader's snapshot holds each update whole. So in a snapshot a
+//! count and its byte total, and a histogram, its count and its sum, always agree.
+//!
+//! A reset does not zero the counters; it records a snapshot as the baseline, under a lock
+//! that readers also take, so a reader sees all of a reset or none of it. The counters
+//! wrap modulo 2^64, and so does the difference. Requests in flight are computed from the
+//! counters themselves, not from the baseline, so a reset leaves them alone.
 
 use crate::percpu::PerCpu;
 use kernel::{
@@ -39,13 +43,166 @@ pub(crate) enum IoClass {
     WriteZeroes = 4,
 }
 
-const CLASSES: usize = 5;
+/// The number of classes.
+pub(crate) const CLASSES: usize = 5;
+
+impl IoClass {
+    /// Every class, in field order.
+    pub(crate) const ALL: [IoClass; CLASSES] = [
+        IoClass::Read,
+        IoClass::Write,
+        IoClass::Flush,
+        IoClass::Discard,
+        IoClass::WriteZeroes,
+    ];
+
+    /// The class's name in files and tools.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            IoClass::Read => "read",
+            IoClass::Write => "write",
+            IoClass::Flush => "flush",
+            IoClass::Discard => "discard",
+            IoClass::WriteZeroes => "write_zeroes",
+        }
+    }
+}
+
+/// How a request completed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Outcome {
+    /// Success.
+    Ok,
+    /// An I/O error (`BLK_STS_IOERR`, `-EIO`).
+    IoError,
+    /// Any other error (`-ENOSPC`, `-EOPNOTSUPP`, `-ETIMEDOUT`, ...).
+    OtherError,
+}
+
+/// Latency buckets: bucket `i < LAT_BUCKETS - 1` counts latencies of at most 2^i µs
+/// (1 µs, 2 µs, ..., 2^25 µs = 33.55 s), the last one everything longer.
+pub(crate) const LAT_BUCKETS: usize = 27;
+
+/// Size buckets (reads and writes): bucket `i < SIZE_BUCKETS - 1` counts requests of at most
+/// 512 × 2^i bytes (512 B, 1 KiB, ..., 4 MiB), the last one everything larger.
+pub(crate) const SIZE_BUCKETS: usize = 15;
+
+/// The upper bound of latency bucket `i` in nanoseconds, `None` for the last (infinite).
+pub(crate) fn latency_bound_ns(i: usize) -> Option<u64> {
+    (i < LAT_BUCKETS - 1).then(|| 1000u64 << i)
+}
+
+/// The upper bound of size bucket `i` in bytes, `None` for the last (infinite).
+pub(crate) fn size_bound(i: usize) -> Option<u64> {
+    (i < SIZE_BUCKETS - 1).then(|| 512u64 << i)
+}
+
+/// ⌈log2(x)⌉, 0 for 0 and 1.
+fn ceil_log2(x: u64) -> usize {
+    if x <= 1 {
+        0
+    } else {
+        (64 - (x - 1).leading_zeros()) as usize
+    }
+}
+
+/// The latency bucket of `ns` nanoseconds: the first whose bound is at least `ns`.
+#[inline]
+pub(crate) fn latency_bucket(ns: u64) -> usize {
+    ceil_log2(ns.div_ceil(1000)).min(LAT_BUCKETS - 1)
+}
+
+/// The size bucket of a request of `bytes`: the first whose bound is at least `bytes`.
+#[inline]
+pub(crate) fn size_bucket(bytes: u64) -> usize {
+    ceil_log2(bytes.div_ceil(512)).min(SIZE_BUCKETS - 1)
+}
+
+/// A plain copy of the counters, or the difference between two copies.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct Counts {
+    reqs: [u64; CLASSES],
+    bytes: [u64; CLASSES],
+    fua: u64,
+    preflush: u64,
+    done: [u64; CLASSES],
+    io_errors: [u64; CLASSES],
+    other_errors: [u64; CLASSES],
+    latency_ns: [u64; CLASSES],
+    latency: [[u64; LAT_BUCKETS]; CLASSES],
+    sizes: [[u64; SIZE_BUCKETS]; 2],
+}
+
+/// Applies `$f` to every counter of `$a` and `$b` (the same shape), in field order.
+macro_rules! zip_counts {
+    ($a:expr, $b:expr, $f:expr) => {{
+        let (a, b) = ($a, $b);
+        let f = $f;
+        for c in 0..CLASSES {
+            f(&mut a.reqs[c], &b.reqs[c]);
+            f(&mut a.bytes[c], &b.bytes[c]);
+            f(&mut a.done[c], &b.done[c]);
+            f(&mut a.io_errors[c], &b.io_errors[c]);
+            f(&mut a.other_errors[c], &b.other_errors[c]);
+            f(&mut a.latency_ns[c], &b.latency_ns[c]);
+            for i in 0..LAT_BUCKETS {
+                f(&mut a.latency[c][i], &b.latency[c][i]);
+            }
+        }
+        for c in 0..2 {
+            for i in 0..SIZE_BUCKETS {
+                f(&mut a.sizes[c][i], &b.sizes[c][i]);
+            }
+        }
+        f(&mut a.fua, &b.fua);
+        f(&mut a.preflush, &b.preflush);
+    }};
+}
+
+impl Counts {
+    /// No requests.
+    pub(crate) const ZERO: Self = Self {
+        reqs: [0; CLASSES],
+        bytes: [0; CLASSES],
+        fua: 0,
+        preflush: 0,
+        done: [0; CLASSES],
+        io_errors: [0; CLASSES],
+        other_errors: [0; CLASSES],
+        latency_ns: [0; CLASSES],
+        latency: [[0; LAT_BUCKETS]; CLASSES],
+        sizes: [[0; SIZE_BUCKETS]; 2],
+    };
+
+    fn add(&mut self, other: &Counts) {
+        zip_counts!(self, other, |a: &mut u64, b: &u64| *a = a.wrapping_add(*b));
+    }
+
+    /// Makes this the difference from `base`, an earlier copy of the same counters.
+    fn subtract(&mut self, base: &Counts) {
+        zip_counts!(self, base, |a: &mut u64, b: &u64| *a = a.wrapping_sub(*b));
+    }
+}
 
 /// One CPU's counters. `seq` is odd while the CPU updates them.
 struct Shard {
     seq: Atomic<u32>,
     reqs: [Atomic<u64>; CLASSES],
     bytes: [Atomic<u64>; CLASSES],
+    fua: Atomic<u64>,
+    preflush: Atomic<u64>,
+    done: [Atomic<u64>; CLASSES],
+    io_errors: [Atomic<u64>; CLASSES],
+    other_errors: [Atomic<u64>; CLASSES],
+    latency_ns: [Atomic<u64>; CLASSES],
+    latency: [[Atomic<u64>; LAT_BUCKETS]; CLASSES],
+    sizes: [[Atomic<u64>; SIZE_BUCKETS]; 2],
+}
+
+/// Adds `n` to a counter that only the caller writes.
+#[inline]
+fn bump(c: &Atomic<u64>, n: u64) {
+    c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
 }
 
 impl Shard {
@@ -54,112 +211,121 @@ impl Shard {
             seq: Atomic::new(0),
             reqs: [const { Atomic::new(0) }; CLASSES],
             bytes: [const { Atomic::new(0) }; CLASSES],
+            fua: Atomic::new(0),
+            preflush: Atomic::new(0),
+            done: [const { Atomic::new(0) }; CLASSES],
+            io_errors: [const { Atomic::new(0) }; CLASSES],
+            other_errors: [const { Atomic::new(0) }; CLASSES],
+            latency_ns: [const { Atomic::new(0) }; CLASSES],
+            latency: [const { [const { Atomic::new(0) }; LAT_BUCKETS] }; CLASSES],
+            sizes: [const { [const { Atomic::new(0) }; SIZE_BUCKETS] }; 2],
         }
     }
 
-    /// Adds one request. The caller is the shard's only writer (its CPU, with interrupts
-    /// off).
+    /// Runs `update` as one write section. The caller is the shard's only writer (its CPU,
+    /// with interrupts off).
     #[inline]
-    fn add(&self, class: IoClass, bytes: u64) {
+    fn write(&self, update: impl FnOnce(&Self)) {
         let s = self.seq.load(Relaxed);
         self.seq.store(s.wrapping_add(1), Relaxed);
         // Orders the odd `seq` before the counter updates.
         smp_wmb();
-        let i = class as usize;
-        let (r, b) = (&self.reqs[i], &self.bytes[i]);
-        r.store(r.load(Relaxed).wrapping_add(1), Relaxed);
-        b.store(b.load(Relaxed).wrapping_add(bytes), Relaxed);
+        update(self);
         self.seq.store(s.wrapping_add(2), Release);
     }
 
-    /// A consistent copy of the counters. Waits only while the shard's CPU is inside
-    /// [`Shard::add`], which runs with interrupts off and so is never preempted.
-    fn read(&self) -> Snapshot {
+    /// Adds a consistent copy of the counters to `sum`. Waits only while the shard's CPU is
+    /// inside [`Shard::write`], which runs with interrupts off and so is never preempted.
+    fn read_into(&self, sum: &mut Counts) {
+        let mut c = Counts::ZERO;
         loop {
             let s = self.seq.load(Acquire);
             if s & 1 != 0 {
                 cpu_relax();
                 continue;
             }
-            let mut snap = Snapshot::ZERO;
-            for i in 0..CLASSES {
-                snap.reqs[i] = self.reqs[i].load(Relaxed);
-                snap.bytes[i] = self.bytes[i].load(Relaxed);
-            }
+            zip_counts!(&mut c, self, |a: &mut u64, b: &Atomic<u64>| *a =
+                b.load(Relaxed));
             smp_rmb();
             if self.seq.load(Relaxed) == s {
-                return snap;
+                break;
             }
         }
-    }
-}
-
-/// Monotonic request and byte counters, one pair per class, one shard per CPU.
-struct Counters {
-    shards: PerCpu<Shard>,
-}
-
-impl Counters {
-    fn new() -> Result<Self> {
-        Ok(Self {
-            shards: PerCpu::new(Shard::new)?,
-        })
+        sum.add(&c);
     }
 
-    #[inline]
-    fn add(&self, class: IoClass, bytes: u64) {
-        self.shards.with_local(|shard| shard.add(class, bytes));
-    }
-
-    fn snapshot(&self) -> Snapshot {
-        self.shards
+    /// The requests mapped on this CPU so far (no consistency needed: each only grows).
+    fn mapped(&self) -> u64 {
+        self.reqs
             .iter()
-            .fold(Snapshot::ZERO, |sum, shard| sum.plus(&shard.read()))
+            .fold(0u64, |s, x| s.wrapping_add(x.load(Acquire)))
     }
 }
 
-/// The counters at one moment, or the difference between two moments.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+/// The statistics at one moment, since the last reset, and the requests in flight.
 pub(crate) struct Snapshot {
-    reqs: [u64; CLASSES],
-    bytes: [u64; CLASSES],
+    counts: KBox<Counts>,
+    in_flight: u64,
 }
 
 impl Snapshot {
-    /// No requests.
-    pub(crate) const ZERO: Self = Self {
-        reqs: [0; CLASSES],
-        bytes: [0; CLASSES],
-    };
-
-    fn plus(&self, other: &Snapshot) -> Snapshot {
-        let mut d = *self;
-        for i in 0..CLASSES {
-            d.reqs[i] = d.reqs[i].wrapping_add(other.reqs[i]);
-            d.bytes[i] = d.bytes[i].wrapping_add(other.bytes[i]);
-        }
-        d
-    }
-
-    /// What happened since `base`, an earlier snapshot of the same counters. The counters
-    /// wrap modulo 2^64, and so does the difference, which is therefore exact.
-    pub(crate) fn since(&self, base: &Snapshot) -> Snapshot {
-        let mut d = Snapshot::ZERO;
-        for i in 0..CLASSES {
-            d.reqs[i] = self.reqs[i].wrapping_sub(base.reqs[i]);
-            d.bytes[i] = self.bytes[i].wrapping_sub(base.bytes[i]);
-        }
-        d
-    }
-
-    /// Requests of `class`.
+    /// Requests of `class` mapped.
     pub(crate) fn reqs(&self, class: IoClass) -> u64 {
-        self.reqs[class as usize]
+        self.counts.reqs[class as usize]
     }
 
-    /// Bytes of `class`.
+    /// Bytes of `class` mapped.
     pub(crate) fn bytes(&self, class: IoClass) -> u64 {
-        self.bytes[class as usize]
+        self.counts.bytes[class as usize]
+    }
+
+    /// Requests of `class` completed, successfully or not.
+    pub(crate) fn done(&self, class: IoClass) -> u64 {
+        self.counts.done[class as usize]
+    }
+
+    /// Requests of `class` that completed with an I/O error.
+    pub(crate) fn io_errors(&self, class: IoClass) -> u64 {
+        self.counts.io_errors[class as usize]
+    }
+
+    /// Requests of `class` that completed with another error.
+    pub(crate) fn other_errors(&self, class: IoClass) -> u64 {
+        self.counts.other_errors[class as usize]
+    }
+
+    /// The total latency of the completed requests of `class`, in nanoseconds.
+    pub(crate) fn latency_ns(&self, class: IoClass) -> u64 {
+        self.counts.latency_ns[class as usize]
+    }
+
+    /// The latency histogram of `class` (per bucket, not cumulative).
+    pub(crate) fn latency_histogram(&self, class: IoClass) -> &[u64; LAT_BUCKETS] {
+        &self.counts.latency[class as usize]
+    }
+
+    /// The size histogram of reads or writes (per bucket, not cumulative); `None` for other
+    /// classes.
+    pub(crate) fn size_histogram(&self, class: IoClass) -> Option<&[u64; SIZE_BUCKETS]> {
+        match class {
+            IoClass::Read | IoClass::Write => Some(&self.counts.sizes[class as usize]),
+            _ => None,
+        }
+    }
+
+    /// Writes with `REQ_FUA`.
+    pub(crate) fn fua(&self) -> u64 {
+        self.counts.fua
+    }
+
+    /// Writes (with data or empty) with `REQ_PREFLUSH`.
+    pub(crate) fn preflush(&self) -> u64 {
+        self.counts.preflush
+    }
+
+    /// Requests mapped and not yet completed (not affected by resets).
+    pub(crate) fn in_flight(&self) -> u64 {
+        self.in_flight
     }
 
     /// Reads plus writes.
@@ -198,9 +364,9 @@ pub(crate) fn average(bytes: u64, reqs: u64) -> u64 {
 /// The statistics of one device, or of the whole module.
 #[pin_data]
 pub(crate) struct Stats {
-    counters: Counters,
+    shards: PerCpu<Shard>,
     #[pin]
-    base: Mutex<Snapshot>,
+    base: Mutex<KBox<Counts>>,
 }
 
 impl Stats {
@@ -208,42 +374,87 @@ impl Stats {
     pub(crate) fn new() -> Result<Arc<Self>> {
         Arc::pin_init(
             try_pin_init!(Self {
-                counters: Counters::new()?,
-                base <- new_mutex!(Snapshot::ZERO),
+                shards: PerCpu::new(Shard::new)?,
+                base <- new_mutex!(KBox::new(Counts::ZERO, GFP_KERNEL)?),
             }? Error),
             GFP_KERNEL,
         )
     }
 
-    /// Counts one request. Lock-free; called on the I/O path.
+    /// Counts a request mapped. Lock-free; called on the I/O path.
     #[inline]
-    pub(crate) fn account(&self, class: IoClass, bytes: u64) {
-        self.counters.add(class, bytes);
+    pub(crate) fn mapped(&self, class: IoClass, bytes: u64, fua: bool, preflush: bool) {
+        let c = class as usize;
+        self.shards.with_local(|shard| {
+            shard.write(|s| {
+                bump(&s.reqs[c], 1);
+                bump(&s.bytes[c], bytes);
+                if let Some(sizes) = s.sizes.get(c) {
+                    bump(&sizes[size_bucket(bytes)], 1);
+                }
+                bump(&s.fua, u64::from(fua));
+                bump(&s.preflush, u64::from(preflush));
+            })
+        });
+    }
+
+    /// Counts a request completed after `latency_ns`. Lock-free; called on the I/O path,
+    /// in any context.
+    #[inline]
+    pub(crate) fn completed(&self, class: IoClass, latency_ns: u64, outcome: Outcome) {
+        let c = class as usize;
+        self.shards.with_local(|shard| {
+            shard.write(|s| {
+                bump(&s.done[c], 1);
+                bump(&s.latency_ns[c], latency_ns);
+                bump(&s.latency[c][latency_bucket(latency_ns)], 1);
+                match outcome {
+                    Outcome::Ok => {}
+                    Outcome::IoError => bump(&s.io_errors[c], 1),
+                    Outcome::OtherError => bump(&s.other_errors[c], 1),
+                }
+            })
+        });
+    }
+
+    /// The counters since they were made (no reset applied).
+    fn absolute(&self) -> Result<KBox<Counts>> {
+        let mut sum = KBox::new(Counts::ZERO, GFP_KERNEL)?;
+        for shard in self.shards.iter() {
+            shard.read_into(&mut sum);
+        }
+        Ok(sum)
     }
 
     /// The statistics since the last reset.
-    pub(crate) fn read(&self) -> Snapshot {
+    pub(crate) fn read(&self) -> Result<Snapshot> {
         let base = self.base.lock();
-        self.counters.snapshot().since(&base)
+        let mut counts = self.absolute()?;
+        // Requests mapped, read after the completions: every completion counted above was
+        // mapped before, so this is never below them.
+        let mapped = self
+            .shards
+            .iter()
+            .fold(0u64, |s, shard| s.wrapping_add(shard.mapped()));
+        let done = counts.done.iter().fold(0u64, |s, x| s.wrapping_add(*x));
+        counts.subtract(&base);
+        Ok(Snapshot {
+            counts,
+            in_flight: mapped.saturating_sub(done),
+        })
     }
 
-    /// Zeroes the statistics as seen by [`Stats::read`].
-    pub(crate) fn reset(&self) {
+    /// Zeroes the statistics as seen by [`Stats::read`], except requests in flight.
+    pub(crate) fn reset(&self) -> Result {
         let mut base = self.base.lock();
-        *base = self.counters.snapshot();
+        *base = self.absolute()?;
+        Ok(())
     }
 }
 
 #[kunit_tests(dmp_stats)]
 mod tests {
     use super::*;
-
-    fn snap(reqs: u64, bytes: u64) -> Snapshot {
-        Snapshot {
-            reqs: [reqs; CLASSES],
-            bytes: [bytes; CLASSES],
-        }
-    }
 
     #[test]
     fn averages_round_down_and_never_divide_by_zero() {
@@ -252,86 +463,124 @@ mod tests {
         assert_eq!(average(4096, 1), 4096);
         assert_eq!(average(4097, 2), 2048);
         assert_eq!(average(u64::MAX, 1), u64::MAX);
-        assert_eq!(Snapshot::ZERO.avg_read_size(), 0);
-        assert_eq!(Snapshot::ZERO.avg_write_size(), 0);
-        assert_eq!(Snapshot::ZERO.avg_size(), 0);
     }
 
     #[test]
-    fn totals_cover_reads_and_writes_only() {
-        let mut s = Snapshot::ZERO;
-        s.reqs = [3, 1, 100, 100, 100];
-        s.bytes = [3 * 512, 8192, 0, 1 << 30, 1 << 30];
-        assert_eq!(s.total_reqs(), 4);
-        assert_eq!(s.total_bytes(), 3 * 512 + 8192);
-        assert_eq!(s.avg_read_size(), 512);
-        assert_eq!(s.avg_write_size(), 8192);
-        assert_eq!(s.avg_size(), (3 * 512 + 8192) / 4);
+    fn latency_buckets() {
+        assert_eq!(latency_bucket(0), 0);
+        assert_eq!(latency_bucket(1), 0);
+        assert_eq!(latency_bucket(1000), 0);
+        assert_eq!(latency_bucket(1001), 1);
+        assert_eq!(latency_bucket(2000), 1);
+        assert_eq!(latency_bucket(2001), 2);
+        assert_eq!(latency_bucket(50_000_000), 16);
+        assert_eq!(latency_bound_ns(15), Some(32_768_000));
+        assert_eq!(latency_bound_ns(16), Some(65_536_000));
+        assert_eq!(latency_bucket(1000 << 25), 25);
+        assert_eq!(latency_bucket((1000 << 25) + 1), 26);
+        assert_eq!(latency_bucket(u64::MAX), 26);
+        assert_eq!(latency_bound_ns(25), Some(33_554_432_000));
+        assert_eq!(latency_bound_ns(26), None);
+        // Every latency is within its bucket's bounds.
+        for ns in [0, 999, 1000, 1001, 123_456, 999_999_999, 40_000_000_000] {
+            let i = latency_bucket(ns);
+            assert!(latency_bound_ns(i).is_none_or(|b| ns <= b));
+            assert!(i == 0 || latency_bound_ns(i - 1).is_some_and(|b| ns > b));
+        }
     }
 
     #[test]
-    fn since_is_exact_across_wrap_around() {
-        let base = snap(u64::MAX - 1, u64::MAX - 4095);
-        // Three more requests of 4 KiB each: both counters wrapped past 2^64.
-        let now = base.plus(&snap(3, 3 * 4096));
-        assert_eq!(now.reqs(IoClass::Read), 1);
-        assert_eq!(now.since(&base), snap(3, 3 * 4096));
-        assert_eq!(now.since(&now), Snapshot::ZERO);
-        assert_eq!(snap(7, 9).since(&Snapshot::ZERO), snap(7, 9));
+    fn size_buckets() {
+        assert_eq!(size_bucket(0), 0);
+        assert_eq!(size_bucket(512), 0);
+        assert_eq!(size_bucket(513), 1);
+        assert_eq!(size_bucket(4096), 3);
+        assert_eq!(size_bucket(65536), 7);
+        assert_eq!(size_bucket(4 << 20), 13);
+        assert_eq!(size_bucket((4 << 20) + 1), 14);
+        assert_eq!(size_bucket(u64::MAX), 14);
+        assert_eq!(size_bound(3), Some(4096));
+        assert_eq!(size_bound(13), Some(4 << 20));
+        assert_eq!(size_bound(14), None);
     }
 
     #[test]
-    fn plus_sums_each_class() {
-        let mut a = Snapshot::ZERO;
-        a.reqs = [1, 2, 3, 4, 5];
-        a.bytes = [10, 20, 30, 40, 50];
-        let b = a.plus(&a);
-        assert_eq!(b.reqs, [2, 4, 6, 8, 10]);
-        assert_eq!(b.bytes, [20, 40, 60, 80, 100]);
-        assert_eq!(Snapshot::ZERO.plus(&a), a);
+    fn differences_are_exact_across_wrap_around() {
+        let mut base = Counts::ZERO;
+        base.reqs[0] = u64::MAX - 1;
+        base.bytes[0] = u64::MAX - 4095;
+        base.latency[0][3] = u64::MAX;
+        let mut more = Counts::ZERO;
+        more.reqs[0] = 3;
+        more.bytes[0] = 3 * 4096;
+        more.latency[0][3] = 2;
+        let mut now = base.clone();
+        now.add(&more);
+        assert_eq!(now.reqs[0], 1);
+        now.subtract(&base);
+        assert_eq!(now, more);
+        let mut same = more.clone();
+        same.subtract(&more);
+        assert_eq!(same, Counts::ZERO);
     }
 
     #[test]
-    fn account_read_and_reset() -> Result {
+    fn mapped_completed_read_and_reset() -> Result {
         let s = Stats::new()?;
-        assert_eq!(s.read(), Snapshot::ZERO);
-        s.account(IoClass::Read, 4096);
-        s.account(IoClass::Read, 8192);
-        s.account(IoClass::Write, 512);
-        s.account(IoClass::Flush, 0);
-        let r = s.read();
+        let r = s.read()?;
+        assert_eq!(*r.counts, Counts::ZERO);
+        assert_eq!(r.in_flight(), 0);
+        s.mapped(IoClass::Read, 4096, false, false);
+        s.mapped(IoClass::Read, 8192, false, false);
+        s.mapped(IoClass::Write, 512, true, false);
+        s.mapped(IoClass::Flush, 0, false, true);
+        let r = s.read()?;
         assert_eq!(r.reqs(IoClass::Read), 2);
         assert_eq!(r.bytes(IoClass::Read), 12288);
         assert_eq!(r.reqs(IoClass::Write), 1);
-        assert_eq!(r.bytes(IoClass::Write), 512);
         assert_eq!(r.reqs(IoClass::Flush), 1);
-        assert_eq!(r.reqs(IoClass::Discard), 0);
+        assert_eq!(r.fua(), 1);
+        assert_eq!(r.preflush(), 1);
         assert_eq!(r.avg_read_size(), 6144);
-        s.reset();
-        assert_eq!(s.read(), Snapshot::ZERO);
-        s.account(IoClass::Discard, 1 << 20);
-        let r = s.read();
-        assert_eq!(r.reqs(IoClass::Discard), 1);
-        assert_eq!(r.bytes(IoClass::Discard), 1 << 20);
-        assert_eq!(r.total_reqs(), 0);
+        assert_eq!(r.in_flight(), 4);
+        assert_eq!(r.size_histogram(IoClass::Read).map(|h| h[3]), Some(1));
+        assert_eq!(r.size_histogram(IoClass::Read).map(|h| h[4]), Some(1));
+        assert_eq!(r.size_histogram(IoClass::Write).map(|h| h[0]), Some(1));
+        assert!(r.size_histogram(IoClass::Flush).is_none());
+        s.completed(IoClass::Read, 50_000_000, Outcome::Ok);
+        s.completed(IoClass::Write, 1500, Outcome::IoError);
+        s.reset()?;
+        // A reset keeps what is in flight; later completions of earlier requests count.
+        let r = s.read()?;
+        assert_eq!(r.in_flight(), 2);
+        assert_eq!(r.reqs(IoClass::Read), 0);
+        assert_eq!(r.done(IoClass::Read), 0);
+        s.completed(IoClass::Read, 3000, Outcome::OtherError);
+        s.completed(IoClass::Flush, 500, Outcome::Ok);
+        let r = s.read()?;
+        assert_eq!(r.in_flight(), 0);
+        assert_eq!(r.done(IoClass::Read), 1);
+        assert_eq!(r.other_errors(IoClass::Read), 1);
+        assert_eq!(r.io_errors(IoClass::Read), 0);
+        assert_eq!(r.latency_ns(IoClass::Read), 3000);
+        assert_eq!(r.latency_histogram(IoClass::Read)[2], 1);
+        assert_eq!(r.latency_histogram(IoClass::Flush)[0], 1);
+        assert_eq!(r.latency_histogram(IoClass::Read).iter().sum::<u64>(), 1);
         Ok(())
     }
 
     #[test]
-    fn shards_sum_and_stay_consistent() -> Result {
-        let c = Counters::new()?;
-        c.add(IoClass::Write, 4096);
-        c.add(IoClass::Write, 512);
-        c.add(IoClass::Read, 0);
-        let sum = c.snapshot();
-        assert_eq!(sum.reqs(IoClass::Write), 2);
-        assert_eq!(sum.bytes(IoClass::Write), 4608);
-        assert_eq!(sum.reqs(IoClass::Read), 1);
-        assert_eq!(sum.bytes(IoClass::Read), 0);
-        // Every shard is at rest (an even sequence count) after its writer is done.
-        for shard in c.shards.iter() {
+    fn shards_sum_and_rest_even() -> Result {
+        let s = Stats::new()?;
+        s.mapped(IoClass::Write, 4096, false, false);
+        s.completed(IoClass::Write, 10_000, Outcome::Ok);
+        let mut sum = Counts::ZERO;
+        for shard in s.shards.iter() {
+            shard.read_into(&mut sum);
             assert_eq!(shard.seq.load(Relaxed) % 2, 0);
         }
+        assert_eq!(sum.reqs[1], 1);
+        assert_eq!(sum.done[1], 1);
         Ok(())
     }
 }

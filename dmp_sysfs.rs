@@ -11,10 +11,10 @@
 
 use crate::{
     device_mapper::{DevT, MappedDeviceRef},
-    dmp_stats::{IoClass, Snapshot, Stats},
+    dmp_stats::{latency_bound_ns, size_bound, IoClass, Snapshot, Stats},
     sysfs::{File, Files, Page},
 };
-use core::fmt::Write;
+use core::fmt::{self, Write};
 use kernel::{prelude::*, sync::Arc};
 
 /// A statistics file and how its value is computed.
@@ -41,8 +41,11 @@ const STATS: &[StatFile] = &[
     stat(c"write_zeroes_bytes", |s| s.bytes(IoClass::WriteZeroes)),
 ];
 
-/// File indices after the statistics.
-const RESET: usize = STATS.len();
+/// File indices after the single statistics.
+const STAT: usize = STATS.len();
+const LATENCY: usize = STAT + 1;
+const SIZES: usize = STAT + 2;
+const RESET: usize = STAT + 3;
 const NAME: usize = RESET + 1;
 const DEV: usize = RESET + 2;
 const KNAME: usize = RESET + 3;
@@ -66,17 +69,33 @@ const fn files<const N: usize>(extra: &[File]) -> [File; N] {
     out
 }
 
-const RESET_FILE: File = File {
-    name: c"reset",
-    mode: 0o200,
-};
+const fn readable(name: &'static CStr) -> File {
+    File { name, mode: 0o444 }
+}
 
-/// `/sys/kernel/dmp`: the statistics, then `reset`.
-const TOTAL_FILES: [File; RESET + 1] = files(&[RESET_FILE]);
+/// The snapshot files and `reset`, after the single statistics in every directory.
+const COMMON: [File; 4] = [
+    readable(c"stat"),
+    readable(c"latency_histogram"),
+    readable(c"size_histogram"),
+    File {
+        name: c"reset",
+        mode: 0o200,
+    },
+];
 
-/// A device's directory: the statistics, `reset`, then the device's identity.
+/// `/sys/kernel/dmp`: the statistics, the snapshots, then `reset`.
+const TOTAL_FILES: [File; RESET + 1] = files(&COMMON);
+
+/// A device's directory: the same, then the device's identity.
 const DEVICE_FILES: [File; KNAME + 1] = files(&[
-    RESET_FILE,
+    readable(c"stat"),
+    readable(c"latency_histogram"),
+    readable(c"size_histogram"),
+    File {
+        name: c"reset",
+        mode: 0o200,
+    },
     File {
         name: c"name",
         mode: 0o444,
@@ -99,10 +118,95 @@ pub(crate) fn parse_reset(input: &[u8]) -> Result {
     }
 }
 
+/// Writes the `stat` line: for each class (read, write, flush, discard, write_zeroes)
+/// `reqs bytes completed io_errors other_errors latency_ns`, then `fua_writes
+/// preflush_writes in_flight`; 33 fields, one snapshot.
+pub(crate) fn write_stat(out: &mut impl Write, s: &Snapshot) -> fmt::Result {
+    for (i, c) in IoClass::ALL.into_iter().enumerate() {
+        let sep = if i == 0 { "" } else { " " };
+        write!(
+            out,
+            "{sep}{} {} {} {} {} {}",
+            s.reqs(c),
+            s.bytes(c),
+            s.done(c),
+            s.io_errors(c),
+            s.other_errors(c),
+            s.latency_ns(c)
+        )?;
+    }
+    writeln!(out, " {} {} {}", s.fua(), s.preflush(), s.in_flight())
+}
+
+/// Writes one histogram line: `name count sum cumulative-buckets...`.
+fn write_histogram(
+    out: &mut impl Write,
+    name: &str,
+    count: u64,
+    sum: u64,
+    buckets: &[u64],
+) -> fmt::Result {
+    write!(out, "{name} {count} {sum}")?;
+    let mut cumulative = 0u64;
+    for b in buckets {
+        cumulative = cumulative.wrapping_add(*b);
+        write!(out, " {cumulative}")?;
+    }
+    writeln!(out)
+}
+
+/// Writes the bounds line of a histogram file: `name bound... +Inf`.
+fn write_bounds(out: &mut impl Write, name: &str, bound: fn(usize) -> Option<u64>) -> fmt::Result {
+    write!(out, "{name}")?;
+    let mut i = 0;
+    while let Some(b) = bound(i) {
+        write!(out, " {b}")?;
+        i += 1;
+    }
+    writeln!(out, " +Inf")
+}
+
+/// Writes `latency_histogram`: a bounds line, then for each class `class completed
+/// latency_ns` and the cumulative bucket counts (one snapshot; the last equals the count).
+pub(crate) fn write_latency_histogram(out: &mut impl Write, s: &Snapshot) -> fmt::Result {
+    write_bounds(out, "le_ns", latency_bound_ns)?;
+    for c in IoClass::ALL {
+        write_histogram(
+            out,
+            c.name(),
+            s.done(c),
+            s.latency_ns(c),
+            s.latency_histogram(c),
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes `size_histogram`: a bounds line, then for reads and writes `class reqs bytes`
+/// and the cumulative bucket counts (one snapshot; the last equals the count).
+pub(crate) fn write_size_histogram(out: &mut impl Write, s: &Snapshot) -> fmt::Result {
+    write_bounds(out, "le_bytes", size_bound)?;
+    for c in IoClass::ALL {
+        if let Some(h) = s.size_histogram(c) {
+            write_histogram(out, c.name(), s.reqs(c), s.bytes(c), h)?;
+        }
+    }
+    Ok(())
+}
+
 /// Shows statistics file `index` of `stats`.
 fn show_stat(stats: &Stats, index: usize, out: &mut Page<'_>) -> Result {
-    let (_, value) = STATS.get(index).ok_or(EINVAL)?;
-    writeln!(out, "{}", value(&stats.read())).map_err(|_| EINVAL)
+    let s = stats.read()?;
+    let r = match index {
+        STAT => write_stat(out, &s),
+        LATENCY => write_latency_histogram(out, &s),
+        SIZES => write_size_histogram(out, &s),
+        _ => {
+            let (_, value) = STATS.get(index).ok_or(EINVAL)?;
+            writeln!(out, "{}", value(&s))
+        }
+    };
+    r.map_err(|_| EINVAL)
 }
 
 /// Handles a write to file `index` of `stats`' directory: only `reset` takes one.
@@ -111,8 +215,7 @@ fn store_reset(stats: &Stats, index: usize, input: &[u8]) -> Result {
         return Err(EACCES);
     }
     parse_reset(input)?;
-    stats.reset();
-    Ok(())
+    stats.reset()
 }
 
 /// The files of `/sys/kernel/dmp`: all dmp devices together.
@@ -223,6 +326,9 @@ mod tests {
                 assert_eq!(f.name, s.name);
                 assert_eq!(f.mode, 0o444);
             }
+            assert_eq!(files[STAT].name, c"stat");
+            assert_eq!(files[LATENCY].name, c"latency_histogram");
+            assert_eq!(files[SIZES].name, c"size_histogram");
             assert_eq!(files[RESET].name, c"reset");
             assert_eq!(files[RESET].mode, 0o200);
             // The six files of the original README come first, in its order.
@@ -265,6 +371,72 @@ mod tests {
         assert_eq!(files.store(NAME, b"1"), Err(EACCES));
         assert_eq!(files.store(RESET, b"2"), Err(EINVAL));
         assert!(files.store(RESET, b"1").is_ok());
+        Ok(())
+    }
+
+    /// A small `fmt::Write` sink for formatting tests.
+    struct Buf {
+        b: KVec<u8>,
+    }
+
+    impl Write for Buf {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.b
+                .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+                .map_err(|_| fmt::Error)
+        }
+    }
+
+    fn fields(b: &[u8]) -> usize {
+        b.split(|c| *c == b' ').filter(|f| !f.is_empty()).count()
+    }
+
+    #[test]
+    fn stat_line_has_33_fields_from_one_snapshot() -> Result {
+        let s = Stats::new()?;
+        s.mapped(IoClass::Read, 4096, false, false);
+        s.mapped(IoClass::Write, 8192, true, false);
+        s.completed(IoClass::Read, 2500, crate::dmp_stats::Outcome::IoError);
+        let mut out = Buf { b: KVec::new() };
+        assert!(write_stat(&mut out, &s.read()?).is_ok());
+        assert_eq!(out.b.last(), Some(&b'\n'));
+        assert_eq!(fields(&out.b[..out.b.len() - 1]), 33);
+        assert!(out.b.starts_with(b"1 4096 1 1 0 2500 1 8192 0 0 0 0 0 0 "));
+        assert!(out.b.ends_with(b" 1 0 1\n"));
+        Ok(())
+    }
+
+    #[test]
+    fn histograms_are_cumulative_with_bounds() -> Result {
+        let s = Stats::new()?;
+        s.mapped(IoClass::Read, 512, false, false);
+        s.mapped(IoClass::Read, 4096, false, false);
+        s.mapped(IoClass::Read, 4096, false, false);
+        s.completed(IoClass::Read, 900, crate::dmp_stats::Outcome::Ok);
+        s.completed(IoClass::Read, 3000, crate::dmp_stats::Outcome::Ok);
+        let snap = s.read()?;
+        let mut out = Buf { b: KVec::new() };
+        assert!(write_size_histogram(&mut out, &snap).is_ok());
+        let mut lines = out.b.split(|c| *c == b'\n');
+        let bounds = lines.next().unwrap_or(b"");
+        assert!(bounds.starts_with(b"le_bytes 512 1024 2048 4096 "));
+        assert!(bounds.ends_with(b" 4194304 +Inf"));
+        assert_eq!(fields(bounds), 16);
+        let read = lines.next().unwrap_or(b"");
+        assert_eq!(read, b"read 3 8704 1 1 1 3 3 3 3 3 3 3 3 3 3 3 3");
+        let write = lines.next().unwrap_or(b"");
+        assert!(write.starts_with(b"write 0 0 0 "));
+        let mut out = Buf { b: KVec::new() };
+        assert!(write_latency_histogram(&mut out, &snap).is_ok());
+        let mut lines = out.b.split(|c| *c == b'\n');
+        let bounds = lines.next().unwrap_or(b"");
+        assert!(bounds.starts_with(b"le_ns 1000 2000 4000 8000 "));
+        assert!(bounds.ends_with(b" 33554432000 +Inf"));
+        let read = lines.next().unwrap_or(b"");
+        assert!(read.starts_with(b"read 2 3900 1 1 2 2 "));
+        assert_eq!(fields(read), 3 + 27);
+        assert!(read.ends_with(b" 2"));
+        assert_eq!(out.b.split(|c| *c == b'\n').count(), 1 + 5 + 1);
         Ok(())
     }
 }

@@ -9,16 +9,22 @@
 
 use crate::{
     device_mapper::{
-        Args, Bio, BioOp, CtrError, DevT, Device, DeviceId, DeviceVisitor, Emitter, Features,
-        IoctlAccess, MapResult, MappedDevice, MessageError, NewTarget, Operations, StatusKind,
-        Target,
+        Args, Bio, BioOp, BlkStatus, CtrError, DevT, Device, DeviceId, DeviceVisitor, Emitter,
+        Features, IoctlAccess, MapResult, MappedDevice, MessageError, NewTarget, Operations,
+        StatusKind, Target,
     },
-    dmp_stats::{IoClass, Snapshot, Stats},
+    dmp_stats::{IoClass, Outcome, Snapshot, Stats},
     dmp_sysfs::{DeviceFiles, NoFiles, TotalFiles},
     sysfs::{Dir, Parent},
 };
 use core::fmt::Write;
-use kernel::{new_mutex, prelude::*, str::CString, sync::Arc, sync::Mutex};
+use kernel::{
+    new_mutex,
+    prelude::*,
+    str::CString,
+    sync::{Arc, Mutex},
+    time::{Instant, Monotonic},
+};
 
 /// The parsed table arguments.
 #[derive(Debug, PartialEq, Eq)]
@@ -264,6 +270,13 @@ impl Drop for DeviceStats {
     }
 }
 
+/// What dmp keeps for a counted bio from `map` to `end_io`.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct PerIo {
+    class: Option<IoClass>,
+    start: Option<Instant<Monotonic>>,
+}
+
 /// One dmp target.
 pub(crate) struct DmpTarget {
     dev: DeviceId,
@@ -282,6 +295,7 @@ impl Operations for DmpTarget {
         .with(Features::ATOMIC_WRITES);
 
     type Shared = Shared;
+    type PerIo = PerIo;
 
     fn shared() -> impl PinInit<Shared, Error> {
         Shared::new()
@@ -305,18 +319,38 @@ impl Operations for DmpTarget {
     }
 
     #[inline]
-    fn map(&self, target: &Target<'_>, bio: &mut Bio) -> MapResult {
+    fn map(&self, target: &Target<'_>, bio: &mut Bio, io: &mut PerIo) -> MapResult {
         let Some(dev) = target.device(self.dev) else {
             return MapResult::Kill;
         };
         if let Some(class) = classify(bio.op(), bio.size()) {
             let bytes = u64::from(bio.size());
-            self.device.stats.account(class, bytes);
-            self.global.account(class, bytes);
+            let (fua, preflush) = (bio.is_fua(), bio.is_preflush());
+            self.device.stats.mapped(class, bytes, fua, preflush);
+            self.global.mapped(class, bytes, fua, preflush);
+            *io = PerIo {
+                class: Some(class),
+                start: Some(Instant::now()),
+            };
         }
         bio.set_dev(dev);
         bio.set_sector(self.offset.wrapping_add(target.offset_of(bio.sector())));
         MapResult::Remapped
+    }
+
+    #[inline]
+    fn end_io(&self, _target: &Target<'_>, _bio: &Bio, io: &mut PerIo, status: BlkStatus) {
+        let (Some(class), Some(start)) = (io.class, io.start) else {
+            return;
+        };
+        let latency_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
+        let outcome = match status.to_error() {
+            None => Outcome::Ok,
+            Some(e) if e == EIO => Outcome::IoError,
+            Some(_) => Outcome::OtherError,
+        };
+        self.device.stats.completed(class, latency_ns, outcome);
+        self.global.completed(class, latency_ns, outcome);
     }
 
     fn status(&self, target: &Target<'_>, kind: StatusKind, out: &mut Emitter<'_>) {
@@ -325,7 +359,9 @@ impl Operations for DmpTarget {
         };
         match kind {
             StatusKind::Info => {
-                let _ = write_info(out, &self.device.stats.read());
+                if let Ok(s) = self.device.stats.read() {
+                    let _ = write_info(out, &s);
+                }
             }
             StatusKind::Table => {
                 out.write_bytes(dev.name().to_bytes());
@@ -343,10 +379,11 @@ impl Operations for DmpTarget {
     fn message(&self, _target: &Target<'_>, args: &Args<'_>) -> Result<(), MessageError> {
         let mut it = args.iter();
         match (it.next().map(CStr::to_bytes), it.next()) {
-            (Some(b"reset"), None) => {
-                self.device.stats.reset();
-                Ok(())
-            }
+            (Some(b"reset"), None) => self
+                .device
+                .stats
+                .reset()
+                .map_err(|e| MessageError::new(c"cannot allocate memory for the reset", e)),
             (Some(b"reset"), Some(_)) => Err(MessageError::new(
                 c"the reset message takes no arguments",
                 EINVAL,
@@ -467,15 +504,15 @@ mod tests {
     #[test]
     fn info_status_has_nine_fields_in_order() -> Result {
         let s = Stats::new()?;
-        s.account(IoClass::Read, 4096);
-        s.account(IoClass::Write, 512);
-        s.account(IoClass::Write, 1024);
-        s.account(IoClass::Flush, 0);
-        s.account(IoClass::Discard, 8192);
-        s.account(IoClass::WriteZeroes, 65536);
+        s.mapped(IoClass::Read, 4096, false, false);
+        s.mapped(IoClass::Write, 512, false, false);
+        s.mapped(IoClass::Write, 1024, true, false);
+        s.mapped(IoClass::Flush, 0, false, true);
+        s.mapped(IoClass::Discard, 8192, false, false);
+        s.mapped(IoClass::WriteZeroes, 65536, false, false);
         let mut buf = [0u8; 128];
         let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
-        assert!(write_info(&mut out, &s.read()).is_ok());
+        assert!(write_info(&mut out, &s.read()?).is_ok());
         assert_eq!(out.as_bytes(), b"1 4096 2 1536 1 1 8192 1 65536");
         Ok(())
     }
@@ -483,11 +520,11 @@ mod tests {
     #[test]
     fn info_status_truncates_into_a_small_buffer() -> Result {
         let s = Stats::new()?;
-        s.account(IoClass::Read, 4096);
+        s.mapped(IoClass::Read, 4096, false, false);
         let mut buf = [b'x'; 6];
         let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
         // Truncation is not an error for the writer: device-mapper retries with more room.
-        assert!(write_info(&mut out, &s.read()).is_ok());
+        assert!(write_info(&mut out, &s.read()?).is_ok());
         assert_eq!(out.as_bytes(), b"1 409");
         assert_eq!(&buf, b"1 409\0");
         Ok(())

@@ -64,6 +64,24 @@ impl Bio {
         }
     }
 
+    fn has_flag(&self, bit: k::req_flag_bits) -> bool {
+        // SAFETY: Per the invariants the bio is live and ours.
+        let opf = unsafe { (*self.raw()).bi_opf };
+        opf & (1 << bit) != 0
+    }
+
+    /// Whether the bio has `REQ_FUA`: its data must be on stable media when it completes.
+    #[inline]
+    pub(crate) fn is_fua(&self) -> bool {
+        self.has_flag(k::req_flag_bits___REQ_FUA)
+    }
+
+    /// Whether the bio has `REQ_PREFLUSH`: the device's volatile cache is flushed first.
+    #[inline]
+    pub(crate) fn is_preflush(&self) -> bool {
+        self.has_flag(k::req_flag_bits___REQ_PREFLUSH)
+    }
+
     /// The number of bytes the bio covers (`bi_iter.bi_size`).
     #[inline]
     pub(crate) fn size(&self) -> u32 {
@@ -91,5 +109,25 @@ impl Bio {
         // SAFETY: Per the invariants the bio is live and ours to change; `dev` is held, so
         // its block device is live. The helper is `bio_set_dev()` itself.
         unsafe { c::dmp_helper_bio_set_dev(self.raw(), dev.bdev()) };
+    }
+}
+
+/// The completion status of a bio (`blk_status_t`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct BlkStatus(k::blk_status_t);
+
+impl BlkStatus {
+    pub(super) fn from_raw(status: k::blk_status_t) -> Self {
+        Self(status)
+    }
+
+    /// The error, or `None` for success (`blk_status_to_errno`).
+    pub(crate) fn to_error(self) -> Option<kernel::error::Error> {
+        if self.0 == 0 {
+            return None;
+        }
+        // SAFETY: `blk_status_to_errno` accepts any status.
+        let errno = unsafe { k::blk_status_to_errno(self.0) };
+        Some(kernel::error::Error::from_errno(errno))
     }
 }

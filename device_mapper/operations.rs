@@ -5,8 +5,8 @@
 //! C header: [`include/linux/device-mapper.h`](srctree/include/linux/device-mapper.h)
 
 use super::{
-    device::Devices, registration::Registration, Args, Bio, CtrError, Device, DeviceName, Emitter,
-    Features, NewTarget, StatusKind, Target,
+    device::Devices, registration::Registration, Args, Bio, BlkStatus, CtrError, Device,
+    DeviceName, Emitter, Features, NewTarget, StatusKind, Target,
 };
 use crate::bindings as c;
 use core::{marker::PhantomData, ptr::NonNull};
@@ -75,6 +75,11 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     /// State shared by every target of this type, owned by the registration.
     type Shared: Send + Sync;
 
+    /// What the target keeps for one bio from `map` to `end_io` (device-mapper's per-bio
+    /// data). `map` gets it freshly defaulted. It is `Copy` (nothing to drop), because a
+    /// bio that `map` kills never completes through `end_io`.
+    type PerIo: Default + Copy + Send;
+
     /// Makes the shared state, when the type is registered.
     fn shared() -> impl PinInit<Self::Shared, Error>;
 
@@ -88,7 +93,14 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
 
     /// Maps one bio. Runs concurrently on many CPUs, in process context (possibly with
     /// `REQ_NOWAIT` bios that must not sleep).
-    fn map(&self, target: &Target<'_>, bio: &mut Bio) -> MapResult;
+    fn map(&self, target: &Target<'_>, bio: &mut Bio, io: &mut Self::PerIo) -> MapResult;
+
+    /// Sees a remapped bio complete with `status`, which reaches the caller unchanged. Runs
+    /// concurrently on many CPUs, in any context (often hard or soft interrupt): it must not
+    /// sleep.
+    fn end_io(&self, _target: &Target<'_>, _bio: &Bio, _io: &mut Self::PerIo, _status: BlkStatus) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 
     /// Writes the target's status text.
     fn status(&self, _target: &Target<'_>, _kind: StatusKind, _out: &mut Emitter<'_>) {
@@ -161,7 +173,11 @@ impl<T: Operations> OperationsVTable<T> {
         map: Some(Self::map_callback),
         clone_and_map_rq: None,
         release_clone_rq: None,
-        end_io: None,
+        end_io: if T::HAS_END_IO {
+            Some(Self::end_io_callback)
+        } else {
+            None
+        },
         rq_end_io: None,
         presuspend: None,
         presuspend_undo: None,
@@ -219,6 +235,22 @@ impl<T: Operations> OperationsVTable<T> {
         (&data.data, target)
     }
 
+    /// The per-bio data of `bio`, a clone of a target of this type.
+    ///
+    /// # Safety
+    ///
+    /// `bio` is a live clone of a target of this type, whose constructor set
+    /// `per_io_data_size` to the size of `T::PerIo`.
+    unsafe fn per_io(bio: *mut k::bio) -> *mut T::PerIo {
+        const {
+            // Device-mapper aligns per-bio data as its `dm_target_io`, to a pointer.
+            assert!(core::mem::align_of::<T::PerIo>() <= core::mem::align_of::<*const u8>());
+        }
+        // SAFETY: Per the function's contract the bio has `size_of::<T::PerIo>()` bytes of
+        // per-bio data in front of it.
+        unsafe { c::dm_per_bio_data(bio, core::mem::size_of::<T::PerIo>()).cast() }
+    }
+
     /// # Safety
     ///
     /// Called by device-mapper (`dm_table_add_target`, in process context, while a table
@@ -257,8 +289,12 @@ impl<T: Operations> OperationsVTable<T> {
         match result {
             Ok(data) => {
                 // SAFETY: The constructor has `ti` to itself; `dtr_callback` takes the data
-                // back.
-                unsafe { (*ti.as_ptr()).private = data.into_foreign() };
+                // back. Device-mapper reserves `per_io_data_size` bytes in front of each of
+                // the target's bios (a `u32`; `PerIo` is a small `Copy` type).
+                unsafe {
+                    (*ti.as_ptr()).private = data.into_foreign();
+                    (*ti.as_ptr()).per_io_data_size = core::mem::size_of::<T::PerIo>() as u32;
+                }
                 0
             }
             Err(e) => {
@@ -285,9 +321,36 @@ impl<T: Operations> OperationsVTable<T> {
     /// Called by device-mapper on a live, constructed target, possibly on many CPUs at
     /// once; `bio` is a clone that this call alone may use until it returns.
     unsafe extern "C" fn map_callback(ti: *mut c::dm_target, bio: *mut k::bio) -> c_int {
+        // SAFETY: Per the function's contract `bio` is a clone of this constructed target.
+        let io = unsafe { Self::per_io(bio) };
+        // SAFETY: The per-bio data is this call's alone until the bio is submitted; it is
+        // initialised here before it is borrowed.
+        let io = unsafe {
+            io.write(T::PerIo::default());
+            &mut *io
+        };
         // SAFETY: Per the function's contract.
         let ((this, target), bio) = unsafe { (Self::target(ti), Bio::from_raw_mut(bio)) };
-        this.map(&target, bio).to_raw()
+        this.map(&target, bio, io).to_raw()
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper (`clone_endio`, in any context) once for each bio that
+    /// `map_callback` remapped, after it completed, on a live, constructed target; this call
+    /// alone uses `bio` and its per-bio data until it returns; `error` is valid for reads
+    /// and writes.
+    unsafe extern "C" fn end_io_callback(
+        ti: *mut c::dm_target,
+        bio: *mut k::bio,
+        error: *mut k::blk_status_t,
+    ) -> c_int {
+        // SAFETY: Per the function's contract; `map_callback` initialised the per-bio data.
+        let (io, status) = unsafe { (&mut *Self::per_io(bio), BlkStatus::from_raw(*error)) };
+        // SAFETY: Per the function's contract.
+        let ((this, target), bio) = unsafe { (Self::target(ti), Bio::from_raw_mut(bio)) };
+        this.end_io(&target, bio, io, status);
+        c::DM_ENDIO_DONE as c_int
     }
 
     /// # Safety
