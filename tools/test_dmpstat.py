@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of dmpstat's pure logic: parsing, percentiles, rates, Prometheus output.
+Run: python3 -m unittest discover -s tools -p 'test_*.py'"""
+
+import importlib.machinery
+import importlib.util
+import os
+import tempfile
+import unittest
+
+_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dmpstat")
+_loader = importlib.machinery.SourceFileLoader("dmpstat", _path)
+_spec = importlib.util.spec_from_loader("dmpstat", _loader)
+dmpstat = importlib.util.module_from_spec(_spec)
+_loader.exec_module(dmpstat)
+
+LAT_BOUNDS = " ".join(str(1000 << i) for i in range(26)) + " +Inf"
+SIZE_BOUNDS = " ".join(str(512 << i) for i in range(14)) + " +Inf"
+
+
+def make_device(root, d, name, minor, stat, lat_read=None, size_read=None):
+    p = os.path.join(root, "devices", d)
+    os.makedirs(p, exist_ok=True)
+    files = {"name": name, "kname": f"dm-{minor}", "dev": f"254:{minor}", "stat": stat}
+    lat = lat_read or [0] * 27
+    files["latency_histogram"] = "le_ns " + LAT_BOUNDS + "\n" + "\n".join(
+        f"{c} {lat[-1] if c == 'read' else 0} {123 if c == 'read' else 0} "
+        + " ".join(str(x if c == "read" else 0) for x in lat)
+        for c in dmpstat.CLASSES) + "\n"
+    sz = size_read or [0] * 15
+    files["size_histogram"] = ("le_bytes " + SIZE_BOUNDS + "\n"
+                               + f"read {sz[-1]} {sz[-1] * 4096} " + " ".join(map(str, sz)) + "\n"
+                               + "write 0 0 " + " ".join(["0"] * 15) + "\n")
+    for k, v in files.items():
+        with open(os.path.join(p, k), "w") as f:
+            f.write(v + ("" if v.endswith("\n") else "\n"))
+
+
+def stat_line(reads=0, rbytes=0, done=0, ioerr=0, lat=0, writes=0, in_flight=0):
+    v = [0] * 33
+    v[0:6] = [reads, rbytes, done, ioerr, 0, lat]
+    v[6] = writes
+    v[32] = in_flight
+    return " ".join(map(str, v))
+
+
+class Quantiles(unittest.TestCase):
+    def test_linear_within_bucket(self):
+        h = dmpstat.Histogram([1, 2, 4, None], [0, 10, 10, 10], 10, 15)
+        self.assertAlmostEqual(h.quantile(0.5), 1.5)
+        self.assertAlmostEqual(h.quantile(0.99), 1.99)
+
+    def test_first_bucket_starts_at_zero(self):
+        h = dmpstat.Histogram([1, 2, None], [4, 4, 4], 4, 2)
+        self.assertAlmostEqual(h.quantile(0.5), 0.5)
+
+    def test_inf_bucket_gives_highest_finite_bound(self):
+        h = dmpstat.Histogram([1, 2, None], [0, 0, 3], 3, 100)
+        self.assertEqual(h.quantile(0.5), 2.0)
+
+    def test_empty(self):
+        self.assertIsNone(dmpstat.Histogram([1, None], [0, 0], 0, 0).quantile(0.5))
+
+    def test_minus(self):
+        a = dmpstat.Histogram([1, None], [5, 9], 9, 90)
+        b = dmpstat.Histogram([1, None], [2, 3], 3, 30)
+        d = a.minus(b)
+        self.assertEqual((d.cumulative, d.count, d.sum), ([3, 6], 6, 60))
+
+
+class Parsing(unittest.TestCase):
+    def test_stat(self):
+        s = dmpstat.parse_stat(stat_line(reads=3, rbytes=12288, in_flight=2))
+        self.assertEqual(s["read"]["reqs"], 3)
+        self.assertEqual(s["read"]["bytes"], 12288)
+        self.assertEqual(s["in_flight"], 2)
+        with self.assertRaises(ValueError):
+            dmpstat.parse_stat("1 2 3")
+
+    def test_histograms(self):
+        h = dmpstat.parse_histograms("le_ns 1 2 +Inf\nread 3 10 1 2 3\n")
+        self.assertEqual(h["read"].bounds, [1, 2, None])
+        self.assertEqual(h["read"].cumulative, [1, 2, 3])
+        with self.assertRaises(ValueError):
+            dmpstat.parse_histograms("le_ns 1 +Inf\nread 3 10 1 2 3\n")
+
+
+class Devices(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = self.tmp.name
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_rates_over_an_interval(self):
+        make_device(self.root, "a", "a", 1, stat_line(reads=10, rbytes=40960, done=10, lat=10_000_000))
+        old = dmpstat.sample_all(self.root, set(), 100.0)
+        lat = [0] * 15 + [20] * 12  # 20 reads, all between 16.4 and 32.8 ms
+        make_device(self.root, "a", "a", 1, stat_line(reads=30, rbytes=122880, done=30,
+                                                      lat=10_000_000 + 20 * 25_000_000),
+                    lat_read=lat)
+        new = dmpstat.sample_all(self.root, set(), 102.0)
+        old["254:1"].latency["read"] = dmpstat.Histogram(
+            new["254:1"].latency["read"].bounds, [0] * 27, 0, 0)
+        r = dmpstat.rows(new["254:1"], old["254:1"])[0]
+        self.assertEqual(r[:3], ["a", "dm-1", "read"])
+        self.assertEqual(r[3], "10.0")      # 20 reads in 2 s
+        self.assertEqual(r[4], "0.04")      # 81920 B in 2 s
+        self.assertEqual(r[5], "4.0")       # KiB per read
+        self.assertEqual(r[6], "25.000")    # mean latency, ms
+        self.assertTrue(16.384 <= float(r[7]) <= 32.768)
+
+    def test_reset_between_samples_counts_from_the_reset(self):
+        make_device(self.root, "a", "a", 1, stat_line(reads=100))
+        old = dmpstat.sample_all(self.root, set(), 0.0)
+        make_device(self.root, "a", "a", 1, stat_line(reads=4))
+        new = dmpstat.sample_all(self.root, set(), 1.0)
+        self.assertEqual(dmpstat.rows(new["254:1"], old["254:1"])[0][3], "4.0")
+
+    def test_filter_and_vanishing_devices(self):
+        make_device(self.root, "a", "a", 1, stat_line())
+        make_device(self.root, "b", "b", 2, stat_line())
+        os.makedirs(os.path.join(self.root, "devices", "gone"))  # removed mid-read
+        self.assertEqual(sorted(dmpstat.sample_all(self.root, set(), 0)), ["254:1", "254:2"])
+        self.assertEqual(list(dmpstat.sample_all(self.root, {"b"}, 0)), ["254:2"])
+        self.assertEqual(dmpstat.sample_all(os.path.join(self.root, "nope"), set(), 0), {})
+
+    def test_prometheus(self):
+        lat = [0] * 10 + [5] * 17
+        make_device(self.root, "a", 'we"ird', 3,
+                    stat_line(reads=5, rbytes=20480, done=5, ioerr=1, in_flight=1),
+                    lat_read=lat, size_read=[0, 0, 0] + [5] * 12)
+        text = dmpstat.prometheus(dmpstat.sample_all(self.root, set(), 0))
+        lines = text.splitlines()
+        self.assertIn("# TYPE dmp_requests_total counter", lines)
+        self.assertIn("# TYPE dmp_latency_seconds histogram", lines)
+        self.assertIn("# TYPE dmp_in_flight gauge", lines)
+        lab = 'device="we\\"ird",dm="dm-3"'
+        self.assertIn(f'dmp_requests_total{{{lab},op="read"}} 5', lines)
+        self.assertIn(f'dmp_errors_total{{{lab},op="read",kind="io"}} 1', lines)
+        self.assertIn(f'dmp_latency_seconds_bucket{{{lab},op="read",le="1e-06"}} 0', lines)
+        self.assertIn(f'dmp_latency_seconds_bucket{{{lab},op="read",le="0.001024"}} 5', lines)
+        self.assertIn(f'dmp_latency_seconds_bucket{{{lab},op="read",le="+Inf"}} 5', lines)
+        self.assertIn(f'dmp_latency_seconds_count{{{lab},op="read"}} 5', lines)
+        self.assertIn(f'dmp_latency_seconds_sum{{{lab},op="read"}} 1.23e-07', lines)
+        self.assertIn(f'dmp_request_size_bytes_bucket{{{lab},op="read",le="4096"}} 5', lines)
+        self.assertIn(f'dmp_request_size_bytes_bucket{{{lab},op="read",le="4194304"}} 5', lines)
+        for ln in lines:
+            if ln.startswith("# TYPE") and ln.endswith(" counter"):
+                self.assertTrue(ln.split()[2].endswith("_total"), ln)
+
+
+if __name__ == "__main__":
+    unittest.main()
