@@ -50,15 +50,17 @@ const NAME: usize = RESET + 1;
 const DEV: usize = RESET + 2;
 const KNAME: usize = RESET + 3;
 
-/// The statistics files followed by `extra`; `N` is `STATS.len() + extra.len()`.
-const fn files<const N: usize>(extra: &[File]) -> [File; N] {
-    let mut out = [const { File { name: c"", mode: 0 } }; N];
+/// The statistics files followed by `more` and `extra`; `N` is the sum of their lengths.
+const fn files<const N: usize>(more: &[File], extra: &[File]) -> [File; N] {
+    let mut out = [const { readable(c"") }; N];
     let mut i = 0;
     while i < N {
         let f = if i < STATS.len() {
             &STATS[i].0
+        } else if i < STATS.len() + more.len() {
+            &more[i - STATS.len()]
         } else {
-            &extra[i - STATS.len()]
+            &extra[i - STATS.len() - more.len()]
         };
         out[i] = File {
             name: f.name,
@@ -85,30 +87,13 @@ const COMMON: [File; 4] = [
 ];
 
 /// `/sys/kernel/dmp`: the statistics, the snapshots, then `reset`.
-const TOTAL_FILES: [File; RESET + 1] = files(&COMMON);
+const TOTAL_FILES: [File; RESET + 1] = files(&COMMON, &[]);
 
 /// A device's directory: the same, then the device's identity.
-const DEVICE_FILES: [File; KNAME + 1] = files(&[
-    readable(c"stat"),
-    readable(c"latency_histogram"),
-    readable(c"size_histogram"),
-    File {
-        name: c"reset",
-        mode: 0o200,
-    },
-    File {
-        name: c"name",
-        mode: 0o444,
-    },
-    File {
-        name: c"dev",
-        mode: 0o444,
-    },
-    File {
-        name: c"kname",
-        mode: 0o444,
-    },
-]);
+const DEVICE_FILES: [File; KNAME + 1] = files(
+    &COMMON,
+    &[readable(c"name"), readable(c"dev"), readable(c"kname")],
+);
 
 /// Parses a write to `reset`: `1`, optionally followed by a newline.
 pub(crate) fn parse_reset(input: &[u8]) -> Result {

@@ -78,7 +78,8 @@ test_size_buckets() {
 # In-flight counts requests mapped and not completed; a reset while they are pending
 # leaves every counter and histogram consistent.
 test_in_flight_and_reset() {
-	dmsetup create slow --table "0 $RAMDISK_SECTORS delay /dev/ram0 0 1500 /dev/ram0 0 0"
+	# Reads delayed by 4 s: time for the checks below even on the sanitizer kernel.
+	dmsetup create slow --table "0 $RAMDISK_SECTORS delay /dev/ram0 0 4000 /dev/ram0 0 0"
 	dmsetup create d1 --table "0 $RAMDISK_SECTORS dmp /dev/mapper/slow"
 	expect_eq "$(stat_of d1 33)" 0 "in flight before"
 	local i pids=()
@@ -86,7 +87,10 @@ test_in_flight_and_reset() {
 		dio_read /dev/mapper/d1 4096 1 "$i" &
 		pids+=($!)
 	done
-	sleep 0.7
+	for i in $(seq 50); do
+		[ "$(stat_of d1 33)" = 4 ] && break
+		sleep 0.1
+	done
 	expect_eq "$(stat_of d1 33)" 4 "in flight while delayed"
 	echo 1 >/sys/kernel/dmp/devices/d1/reset
 	expect_eq "$(stat_of d1 33)" 4 "in flight after a reset"
@@ -132,6 +136,16 @@ test_snapshot_agrees() {
 		fail "not readable by nobody"
 }
 
+# wait_for_report FILE N: until dmpstat has written N reports to FILE (at most 30 s).
+wait_for_report() {
+	local i
+	for i in $(seq 150); do
+		[ "$(grep -c '^device ' "$1" 2>/dev/null)" -ge "$2" ] && return 0
+		sleep 0.2
+	done
+	fail "no dmpstat report in $1"
+}
+
 test_dmpstat_unit_tests() {
 	python3 -m unittest discover -s tools -p 'test_*.py' 2>&1 | tail -n 3 | sed 's/^/    /'
 	python3 -m unittest discover -s tools -p 'test_*.py' >/dev/null 2>&1
@@ -144,15 +158,15 @@ test_dmpstat() {
 	dmsetup create d2 --table "0 2048 dmp /dev/ram4"
 	local minor
 	minor=$(dm_minor d1)
-	tools/dmpstat d1 3 1 >/tmp/dmpstat.out &
+	tools/dmpstat d1 3 2 >/tmp/dmpstat.out &
 	local pid=$!
-	# Well after dmpstat's first sample, well before its second.
-	sleep 1.2
+	# After dmpstat's first report (its first sample), within its 3 s interval.
+	wait_for_report /tmp/dmpstat.out 1
 	dio_read /dev/mapper/d1 4096 100
 	wait "$pid" || fail "dmpstat failed"
 	sed 's/^/    /' /tmp/dmpstat.out
 	local row
-	row=$(awk '$1 == "d1" && $3 == "read"' /tmp/dmpstat.out)
+	row=$(awk '$1 == "d1" && $3 == "read"' /tmp/dmpstat.out | tail -n 1)
 	set -- $row
 	expect_eq "$1 $2 $3" "d1 dm-$minor read" "labels"
 	expect_eq "${13}" 100 "reads in the interval"
@@ -162,8 +176,7 @@ test_dmpstat() {
 	# A device removed while dmpstat runs.
 	tools/dmpstat 2 3 >/tmp/dmpstat.out 2>&1 &
 	pid=$!
-	# After the first report (2 s after dmpstat starts), before the second.
-	sleep 3.2
+	wait_for_report /tmp/dmpstat.out 1
 	dmsetup remove d2
 	wait "$pid" || { cat /tmp/dmpstat.out; fail "dmpstat failed when a device went"; }
 	expect_eq "$(grep -c '^d2 ' /tmp/dmpstat.out)" 2 "d2 rows (read, write) before it went"
