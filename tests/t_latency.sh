@@ -171,7 +171,8 @@ test_dmpstat() {
 	expect_eq "$1 $2 $3" "d1 dm-$minor read" "labels"
 	expect_eq "${13}" 100 "reads in the interval"
 	expect_eq "$6" 4.0 "average KiB"
-	awk -v r="$4" 'BEGIN { exit !(r >= 28 && r <= 34) }' || fail "read rate $4/s for 100 reads in 3 s"
+	# 100 reads in 3 s, plus the time dmpstat takes to sample (longer on the sanitizer kernel).
+	awk -v r="$4" 'BEGIN { exit !(r >= 25 && r <= 34) }' || fail "read rate $4/s for 100 reads in 3 s"
 	grep -q '^d2 ' /tmp/dmpstat.out && fail "d2 was not asked for"
 	# A device removed while dmpstat runs.
 	tools/dmpstat 2 3 >/tmp/dmpstat.out 2>&1 &
