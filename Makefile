@@ -7,6 +7,7 @@
 #   make test             lint, then the test suite in a VM      (TESTS="test_a test_b")
 #   make test-debug       the sanitizer lane: KUnit, then the test suite in a VM running a
 #                         KASAN/lockdep/kmemleak/UBSAN kernel built from the same source
+#   make stress           the stress suite in a VM (hostile input, load, faults)
 #   make lint             rustfmt and clippy
 #   make clean
 
@@ -38,7 +39,10 @@ test-debug:
 	@DMP_KERNEL=debug scripts/lint
 	@scripts/vm --debug tests/debug-run $(TESTS)
 
+stress: all
+	@DMP_VM_MEM=$${DMP_VM_MEM:-3G} scripts/vm tests/run --stress $(TESTS)
+
 lint:
 	@scripts/lint
 
-.PHONY: all clean demo test test-debug lint
+.PHONY: all clean demo test test-debug stress lint
