@@ -75,12 +75,18 @@ loop_dev() {
 
 cleanup() {
 	local m
-	for m in $(awk -v d="$SCRATCH/mnt" 'index($2, d) == 1 { print $2 }' /proc/mounts); do
+	# File systems on devices first (innermost first), then the devices, then what backs them.
+	for m in $(awk -v d="$SCRATCH/" 'index($2, d) == 1 && $1 ~ /^\/dev\/(mapper|dm-)/ { print $2 }' /proc/mounts | sort -r); do
 		umount "$m" || true
 	done
 	remove_all_devices
+	for m in $(awk -v d="$SCRATCH/" 'index($2, d) == 1 && $1 !~ /^\/dev\/(mapper|dm-)/ { print $2 }' /proc/mounts | sort -r); do
+		umount "$m" 2>/dev/null || true
+	done
 	losetup -D
-	if mountpoint -q "$SCRATCH/backing"; then umount "$SCRATCH/backing"; fi
+	for m in $(awk -v d="$SCRATCH/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
+		umount "$m" || true
+	done
 	rm -rf "$SCRATCH"
 }
 
