@@ -7,8 +7,9 @@
 #            below the module directory, and would gut the build root.
 # DMP_MIRROR the Debian mirror for the build roots
 # DMP_KVER   the Debian kernel to build for and boot (`make KVER=...`), by its ABI name,
-#            e.g. 7.2.13+deb14-amd64 (sid) or 7.3.4+deb13-amd64 (trixie-backports);
-#            empty: sid's current stock kernel, in the sid root (as before)
+#            e.g. 7.2.13+deb14-amd64 (sid) or 7.3.4+deb13-amd64 (trixie-backports), or by
+#            its suite, sid or trixie-backports: that suite's current amd64 kernel when
+#            first set up; empty: sid's current stock kernel, in the sid root (as before)
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${DMP_CACHE:-${XDG_CACHE_HOME:-${HOME:-/root}/.cache}/dmp}
@@ -23,18 +24,19 @@ die() { printf '[dmp] error: %s\n' "$*" >&2; exit 1; }
 #   SUITE   what debootstrap installs      ROOT  the build root (sid keeps the old path)
 #   KSUITE  the suite of the kernel packages; SUITES  the apt sources of the root
 DMP_KVER=${DMP_KVER:-}
+[ "$DMP_KVER" != sid ] || DMP_KVER=
 case $DMP_KVER in
 "" | *+deb14-*)
 	SUITE=sid KSUITE=sid SUITES="sid" ROOT=$CACHE/root ;;
-*+deb13-*)
+trixie-backports | *+deb13-*)
 	SUITE=trixie KSUITE=trixie-backports ROOT=$CACHE/root-trixie
 	SUITES="trixie trixie-updates trixie-backports trixie-security" ;;
 *)
-	die "no known Debian suite ships kernel '$DMP_KVER' (expected an ABI name such as 7.3.4+deb13-amd64: +deb13 is trixie(-backports), +deb14 sid)" ;;
+	die "no known Debian suite ships kernel '$DMP_KVER' (expected sid, trixie-backports or an ABI name such as 7.3.4+deb13-amd64: +deb13 is trixie(-backports), +deb14 sid)" ;;
 esac
 
 # The env file of a kernel: sid's stock kernel keeps $CACHE/env (an explicit KVER equal to
-# it too), any other $CACHE/env-<KVER>.
+# it too), any other $CACHE/env-<KVER> (env-trixie-backports for the suite's name).
 env_file() {
 	if [ -z "$DMP_KVER" ] || [ "$(sed -n 's/^KVER=//p' "$CACHE/env" 2>/dev/null)" = "$DMP_KVER" ]; then
 		echo "$CACHE/env"
