@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 #   make                  build dmp.ko for Debian's stock kernel (sets everything up first)
+#   make KVER=<abi>       ... for that Debian kernel, e.g. 7.3.4+deb13-amd64 (trixie-backports)
+#                         or 7.2.13+deb14-amd64 (sid); test, demo, stress and deb take it too
 #   make KDIR=<tree>      build against another Rust-enabled kernel build tree (add LLVM=...
 #                         if that tree was built with clang)
+#   make deb              a Debian package of dmp.ko, dmp-modules-<abi>_<version>_amd64.deb
+#   make test-deb         install, use and remove that package in a VM with a writable root
 #   make demo             the README scenario in a VM
 #   make test             lint, then the test suite in a VM      (TESTS="test_a test_b")
 #   make test-debug       the sanitizer lane: KUnit, then the test suite in a VM running a
@@ -12,6 +16,11 @@
 #   make clean
 
 KDIR ?=
+KVER ?=
+# The Debian kernel the scripts build for, set up and boot (scripts/lib.sh).
+ifneq ($(KVER),)
+export DMP_KVER := $(KVER)
+endif
 
 ifeq ($(KDIR),)
 all:
@@ -45,4 +54,10 @@ stress: all
 lint:
 	@scripts/lint
 
-.PHONY: all clean demo test test-debug stress lint
+deb:
+	@scripts/deb
+
+test-deb: deb
+	@scripts/vm --writable tests/deb-run
+
+.PHONY: all clean demo test test-debug stress lint deb test-deb

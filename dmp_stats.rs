@@ -16,14 +16,13 @@
 //! wrap modulo 2^64, and so does the difference. Requests in flight are computed from the
 //! counters themselves, not from the baseline, so a reset leaves them alone.
 
-use crate::percpu::PerCpu;
+use crate::percpu::{smp_rmb, smp_wmb, PerCpu};
 use kernel::{
     new_mutex,
     prelude::*,
     processor::cpu_relax,
     sync::{
         atomic::{Acquire, Atomic, Relaxed, Release},
-        barrier::{smp_rmb, smp_wmb},
         Arc, Mutex,
     },
 };

@@ -102,6 +102,27 @@ impl<T> PerCpu<T> {
     }
 }
 
+/// The read-read barrier of a sequence-count reader of per-CPU values (`smp_rmb()`).
+///
+/// Kernels from 7.3 name it `smp_mb(Read)`; `Kbuild` sets `dmp_barrier_ordering` for them.
+#[cfg(dmp_barrier_ordering)]
+#[inline(always)]
+pub(crate) fn smp_rmb() {
+    kernel::sync::barrier::smp_mb(kernel::sync::barrier::Read);
+}
+
+/// The write-write barrier of a sequence-count writer of per-CPU values (`smp_wmb()`).
+///
+/// Kernels from 7.3 name it `smp_mb(Write)`; `Kbuild` sets `dmp_barrier_ordering` for them.
+#[cfg(dmp_barrier_ordering)]
+#[inline(always)]
+pub(crate) fn smp_wmb() {
+    kernel::sync::barrier::smp_mb(kernel::sync::barrier::Write);
+}
+
+#[cfg(not(dmp_barrier_ordering))]
+pub(crate) use kernel::sync::barrier::{smp_rmb, smp_wmb};
+
 #[kunit_tests(dmp_percpu)]
 mod tests {
     use super::*;
