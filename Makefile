@@ -11,7 +11,8 @@
 #   make test             lint, then the test suite in a VM      (TESTS="test_a test_b")
 #   make test-debug       the sanitizer lane: KUnit, then the test suite in a VM running a
 #                         KASAN/lockdep/kmemleak/UBSAN kernel built from the same source
-#   make stress           the stress suite in a VM (hostile input, load, faults)
+#   make stress           the stress suite in a VM: hostile input, load, faults, fstests on
+#                         ext4 and xfs over dmp and dm-linear (STRESS_SCALE=N runs longer)
 #   make lint             rustfmt and clippy
 #   make clean
 
@@ -40,16 +41,21 @@ endif
 demo: all
 	@scripts/vm tests/demo.sh
 
-test: all
+test: all fstests
 	@scripts/lint
 	@scripts/vm tests/run $(TESTS)
 
-test-debug:
+test-debug: fstests
 	@DMP_KERNEL=debug scripts/lint
 	@scripts/vm --debug tests/debug-run $(TESTS)
 
-stress: all
-	@DMP_VM_MEM=$${DMP_VM_MEM:-3G} scripts/vm tests/run --stress $(TESTS)
+stress: all fstests
+	@DMP_VM_MEM=$${DMP_VM_MEM:-4G} DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm \
+		"STRESS_SCALE=$${STRESS_SCALE:-1} STRESS_TABLES=$${STRESS_TABLES:-1000} FSTESTS='$(FSTESTS)' tests/run --stress $(TESTS)"
+
+# fstests, built into the build root from ../shared/third_party/ (skipped if absent)
+fstests:
+	@scripts/setup-fstests
 
 lint:
 	@scripts/lint
@@ -60,4 +66,4 @@ deb:
 test-deb: deb
 	@scripts/vm --writable tests/deb-run
 
-.PHONY: all clean demo test test-debug stress lint deb test-deb
+.PHONY: all clean demo test test-debug stress fstests lint deb test-deb

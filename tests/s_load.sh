@@ -17,7 +17,7 @@ verify_on() {
 	local dev=$1 what=$2 size_mb=$3
 	local per=$((size_mb / 4))
 	fio --output-format=json --output=/tmp/verify.json --eta=never \
-		--filename="$dev" --direct=1 --ioengine=libaio --verify=crc32c --verify_fatal=1 \
+		--filename="$dev" --direct=1 --ioengine=libaio --verify=crc32c --verify_fatal=1 --verify_state_save=0 \
 		--verify_backlog=32 --do_verify=1 \
 		--name=rand --rw=randwrite --bsrange=4k-1m --blockalign=4k --iodepth=8 --numjobs=2 \
 		--size="${per}M" --offset_increment="${per}M" \
