@@ -9,15 +9,15 @@ FSTESTS_SRC=/opt/fstests
 # The selection: tests that build dm-flakey (power-cut simulation: writes dropped after a
 # point, then a remount must show what was fsync'ed) and dm-log-writes (the whole write
 # stream logged and replayed to every FUA/flush mark) on top of SCRATCH_DEV, plus data
-# integrity (fsx, fsstress, direct and buffered I/O), preallocation, punch and fsync tests.
-FSTESTS_FLAKEY="generic/034 generic/039 generic/040 generic/041 generic/056 generic/057
+# (The hard-link-heavy generic/040 and 041 and the fsx tests take 1-5 minutes each under
+# emulation here and are left out; FSTESTS=... runs any selection.)
+FSTESTS_FLAKEY="generic/034 generic/039 generic/056 generic/057
 	generic/059 generic/065 generic/066 generic/073 generic/090 generic/101 generic/104
 	generic/106 generic/107 generic/177 generic/321 generic/322 generic/325 generic/335
 	generic/336 generic/341 generic/342 generic/343 generic/348 generic/376 generic/479
 	generic/480 generic/481 generic/483 generic/489 generic/498 generic/502 generic/509
 	generic/510 generic/512 generic/520 generic/526 generic/527 generic/534 generic/535"
 FSTESTS_LOGWRITES="generic/482 generic/757"
-FSTESTS_DATA="generic/075 generic/091 generic/112 generic/263"
 # A quick subset for `make test` and `make test-debug`.
 FSTESTS_QUICK="generic/034 generic/039 generic/321 generic/336 generic/757"
 
@@ -71,8 +71,9 @@ fstests_run() (
 	udevadm settle -t 30 || true
 	trap 'umount "$FST/test" "$FST/scratch" 2>/dev/null; dmsetup remove fst-test; dmsetup remove fst-scratch; udevadm settle -t 30; udevadm control --exit' EXIT
 	fstests_devices "$kind"
-	rm -rf "$FST/src"
-	cp -a "$FSTESTS_SRC" "$FST/src"
+	# fstests runs from a writable copy, made once per boot (reading it over 9p is slow).
+	[ -e /tmp/fstests/.copied ] || { cp -a "$FSTESTS_SRC" /tmp/fstests && touch /tmp/fstests/.copied; }
+	ln -sfn /tmp/fstests "$FST/src"
 	mkdir -p "$FST/test" "$FST/scratch"
 	cat >"$FST/src/local.config" <<EOC
 export FSTYP=$fstyp
@@ -149,7 +150,7 @@ PY
 }
 
 fstests_selection() {
-	if [ -n "${FSTESTS:-}" ]; then echo "$FSTESTS"; else echo "$FSTESTS_FLAKEY $FSTESTS_LOGWRITES $FSTESTS_DATA"; fi
+	if [ -n "${FSTESTS:-}" ]; then echo "$FSTESTS"; else echo "$FSTESTS_FLAKEY $FSTESTS_LOGWRITES"; fi
 }
 
 stress_fstests_ext4() {
