@@ -8,7 +8,7 @@ FSTESTS_SRC=/opt/fstests
 
 # The selection: tests that build dm-flakey (power-cut simulation: writes dropped after a
 # point, then a remount must show what was fsync'ed) and dm-log-writes (the whole write
-# stream logged and replayed to every FUA/flush mark) on top of SCRATCH_DEV, plus data
+# stream logged and replayed to every FUA/flush mark) on top of SCRATCH_DEV.
 # (The hard-link-heavy generic/040 and 041 and the fsx tests take 1-5 minutes each under
 # emulation here and are left out; FSTESTS=... runs any selection.)
 FSTESTS_FLAKEY="generic/034 generic/039 generic/056 generic/057
@@ -69,7 +69,11 @@ fstests_run() (
 	/usr/lib/systemd/systemd-udevd --daemon 2>/dev/null
 	udevadm trigger --action=add --subsystem-match=block
 	udevadm settle -t 30 || true
-	trap 'umount "$FST/test" "$FST/scratch" 2>/dev/null; dmsetup remove fst-test; dmsetup remove fst-scratch; udevadm settle -t 30; udevadm control --exit' EXIT
+	trap 'umount "$FST/test" "$FST/scratch" 2>/dev/null || true
+		dmsetup remove fst-test 2>/dev/null || true
+		dmsetup remove fst-scratch 2>/dev/null || true
+		udevadm settle -t 30 || true
+		udevadm control --exit || true' EXIT
 	fstests_devices "$kind"
 	# fstests runs from a writable copy, made once per boot (reading it over 9p is slow).
 	[ -e /tmp/fstests/.copied ] || { cp -a "$FSTESTS_SRC" /tmp/fstests && touch /tmp/fstests/.copied; }

@@ -29,7 +29,7 @@ EOF
 # then checking at every KIND = fua or flush entry); prints the number of marks checked.
 replay_to_marks() {
 	: >"$LW/marks"
-	blkdiscard -f /dev/ram3
+	blkdiscard -f /dev/ram3 2>/dev/null
 	"$REPLAY_LOG" --log "$LW/logdev" --replay /dev/ram3 --end-mark mkfs >/dev/null ||
 		fail "replay to the mkfs mark"
 	"$REPLAY_LOG" --log "$LW/logdev" --replay /dev/ram3 --start-mark mkfs \
@@ -50,7 +50,7 @@ logwrites_replay() {
 	mount -t tmpfs -o size=2G lwlog "$LW/fs"
 	truncate -s 2G "$LW/fs/log"
 	ln -s "$(losetup --find --show "$LW/fs/log")" "$LW/logdev"
-	blkdiscard -f /dev/ram1
+	blkdiscard -f /dev/ram1 2>/dev/null
 	dmsetup create lw --table "0 $LW_SECTORS log-writes /dev/ram1 $(readlink "$LW/logdev")"
 	dmsetup create lwd --table "0 $LW_SECTORS dmp /dev/mapper/lw"
 	mkfs.ext4 -q -F /dev/mapper/lwd
