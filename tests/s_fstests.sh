@@ -19,7 +19,7 @@ FSTESTS_FLAKEY="generic/034 generic/039 generic/056 generic/057
 	generic/510 generic/512 generic/520 generic/526 generic/527 generic/534 generic/535"
 FSTESTS_LOGWRITES="generic/482 generic/757"
 # A quick subset for `make test` and `make test-debug`.
-FSTESTS_QUICK="generic/034 generic/039 generic/321 generic/336 generic/757"
+FSTESTS_QUICK="generic/034 generic/039 generic/321 generic/336 generic/335"
 
 fstests_available() {
 	[ -x "$FSTESTS_SRC/check" ] || {
