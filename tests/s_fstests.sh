@@ -45,6 +45,7 @@ fstests_devices() {
 	fi
 	local loops
 	mapfile -t loops <"$FST/loops"
+	for n in fst-test fst-scratch; do dmsetup remove --retry "$n" >/dev/null 2>&1 || true; done
 	# Nothing of one contender's run may remain for the next: empty the backing files.
 	for n in "${loops[@]}"; do blkdiscard "$n"; done
 	local sectors=$((1 << 20))
