@@ -171,10 +171,17 @@ stress_fstests_xfs() {
 	fstests_compare xfs $(fstests_selection)
 }
 
-# The quick subset, in `make test` and `make test-debug`: flakey and log-writes tests on
-# ext4 over dmp, with dm-linear as the baseline.
+# The quick subset, in `make test` and `make test-debug`: dm-flakey tests on ext4 over
+# dmp; only a test that fails there is run again on dm-linear, to tell a dmp bug from a
+# failure of the test itself.
 test_fstests_quick() {
 	fstests_available || return 77
 	# shellcheck disable=SC2086
-	fstests_compare ext4 $FSTESTS_QUICK
+	fstests_run ext4 dmp $FSTESTS_QUICK
+	local failed
+	failed=$(awk '$2 == "fail" { print $1 }' "$FST/ext4-dmp")
+	awk '{ print "    " $0 }' "$FST/ext4-dmp"
+	[ -n "$failed" ] || return 0
+	# shellcheck disable=SC2086
+	fstests_compare ext4 $failed
 }
