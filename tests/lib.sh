@@ -79,6 +79,8 @@ cleanup() {
 	pkill -9 -x fsstress 2>/dev/null && sleep 0.5
 	# ... or udevd, which only the fstests run uses.
 	pkill -x systemd-udevd 2>/dev/null && sleep 0.5
+	# Its control socket outlives it, and libdevmapper would take udev for running.
+	rm -rf /run/udev
 	local m
 	# File systems on devices first (innermost first), then the devices, then what backs them.
 	for m in $(awk -v d="$SCRATCH/" 'index($2, d) == 1 && $1 ~ /^\/dev\/(mapper|dm-)/ { print $2 }' /proc/mounts | sort -r); do
