@@ -113,6 +113,16 @@ fio_bg() {
 	FIO_PID=$!
 }
 
+# wait_open NAME: wait (up to 60 s) until something holds device NAME open.
+wait_open() {
+	local i
+	for i in $(seq 1 600); do
+		[ "$(dmsetup info -c --noheadings -o open "$1" | tr -d ' ')" -gt 0 ] && return 0
+		sleep 0.1
+	done
+	fail "nothing opened $1"
+}
+
 # Device-mapper operations while fio runs: none loses or fails an I/O, except remove
 # --force and wipe_table, whose whole point is to fail it.
 stress_changes_under_io() {
@@ -122,7 +132,7 @@ stress_changes_under_io() {
 	dmsetup create c1 --table "$t"
 	# fio runs until told to stop: the rounds take as long as they take on a busy machine.
 	fio_bg c1 /dev/mapper/c1 3600
-	sleep 1
+	wait_open c1
 	for i in $(seq 1 "$rounds"); do
 		dmsetup suspend c1 && sleep 0.2 && dmsetup resume c1
 		dmsetup suspend --nolockfs c1 && dmsetup resume c1
@@ -159,7 +169,9 @@ stress_changes_under_io() {
 	local p2=$FIO_PID
 	fio_bg c3 /dev/mapper/c3 30
 	local p3=$FIO_PID
-	sleep 1
+	# Only once fio has both open: a device removed before fio opens its node would leave
+	# fio writing to a regular file of that name under /dev/mapper.
+	wait_open c2 && wait_open c3
 	dmsetup remove --force c2 2>/dev/null || true
 	dmsetup wipe_table c3
 	wait "$p2" && fail "fio on a force-removed device did not fail"
