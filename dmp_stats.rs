@@ -734,6 +734,36 @@ mod tests {
     }
 
     #[test]
+    fn total_sums_live_and_removed_devices() -> Result {
+        let total = Total::new()?;
+        let (a, b) = (Stats::new()?, Stats::new()?);
+        total.add(&a)?;
+        total.add(&b)?;
+        a.mapped(IoClass::Read, 4096, false, false);
+        b.mapped(IoClass::Read, 512, false, false);
+        b.completed(IoClass::Read, 2000, Outcome::Ok);
+        let r = total.read()?;
+        assert_eq!((r.reqs(IoClass::Read), r.bytes(IoClass::Read)), (2, 4608));
+        assert_eq!((r.done(IoClass::Read), r.in_flight()), (1, 1));
+        // A device's reset leaves the total alone; a removed device's counts stay in it.
+        a.reset()?;
+        a.completed(IoClass::Read, 3000, Outcome::Ok);
+        total.retire(&a);
+        let r = total.read()?;
+        assert_eq!((r.reqs(IoClass::Read), r.done(IoClass::Read)), (2, 2));
+        assert_eq!((r.latency_ns(IoClass::Read), r.in_flight()), (5000, 0));
+        total.reset()?;
+        b.mapped(IoClass::Write, 8192, true, false);
+        let r = total.read()?;
+        assert_eq!((r.reqs(IoClass::Read), r.reqs(IoClass::Write)), (0, 1));
+        assert_eq!(
+            (r.bytes(IoClass::Write), r.fua(), r.in_flight()),
+            (8192, 1, 1)
+        );
+        Ok(())
+    }
+
+    #[test]
     fn shards_sum_and_rest_even() -> Result {
         let s = Stats::new()?;
         s.mapped(IoClass::Write, 4096, false, false);
