@@ -13,6 +13,10 @@
 #                         KASAN/lockdep/kmemleak/UBSAN kernel built from the same source
 #   make stress           the stress suite in a VM: hostile input, load, faults, fstests on
 #                         ext4 and xfs over dmp and dm-linear (STRESS_SCALE=N runs longer)
+#   make bench            the benchmark against dm-linear and the raw device in a VM, about
+#                         15 min (BENCH=quick: about 3 min, BENCH=long: about 45 min;
+#                         CPUS=N: N vCPUs); results in out/bench/latest/
+#   make bench-profile    perf profiles of dm-linear and dmp (WORKLOAD=randread-4k-qd32)
 #   make lint             rustfmt and clippy
 #   make clean
 
@@ -60,10 +64,16 @@ fstests:
 lint:
 	@scripts/lint
 
+bench: all
+	@CPUS=$(CPUS) scripts/bench
+
+bench-profile: all
+	@CPUS=$(CPUS) scripts/bench --profile $(WORKLOAD)
+
 deb:
 	@scripts/deb
 
 test-deb: deb
 	@scripts/vm --writable tests/deb-run
 
-.PHONY: all clean demo test test-debug stress fstests lint deb test-deb
+.PHONY: all clean demo test test-debug stress fstests lint deb test-deb bench bench-profile

@@ -7,6 +7,7 @@
 
 #include <linux/bio.h>
 #include <linux/irqflags.h>
+#include <linux/smp.h>
 #include "dmp_helpers.h"
 
 void dmp_helper_bio_set_dev(struct bio *bio, struct block_device *bdev)
@@ -14,11 +15,13 @@ void dmp_helper_bio_set_dev(struct bio *bio, struct block_device *bdev)
 	bio_set_dev(bio, bdev);
 }
 
-unsigned long dmp_helper_local_irq_save(void)
+/* local_irq_save(), and the CPU it leaves the caller on: one call on the I/O path. */
+unsigned long dmp_helper_local_irq_save_cpu(unsigned int *cpu)
 {
 	unsigned long flags;
 
 	local_irq_save(flags);
+	*cpu = raw_smp_processor_id();
 	return flags;
 }
 

@@ -7,7 +7,7 @@ struct bio;
 struct block_device;
 
 void dmp_helper_bio_set_dev(struct bio *bio, struct block_device *bdev);
-unsigned long dmp_helper_local_irq_save(void);
+unsigned long dmp_helper_local_irq_save_cpu(unsigned int *cpu);
 void dmp_helper_local_irq_restore(unsigned long flags);
 
 #endif

@@ -11,7 +11,7 @@
 
 use crate::{
     device_mapper::{DevT, MappedDeviceRef},
-    dmp_stats::{latency_bound_ns, size_bound, IoClass, Snapshot, Stats},
+    dmp_stats::{latency_bound_ns, size_bound, IoClass, Snapshot, Source, Stats, Total},
     sysfs::{File, Files, Page},
 };
 use core::fmt::{self, Write};
@@ -180,7 +180,7 @@ pub(crate) fn write_size_histogram(out: &mut impl Write, s: &Snapshot) -> fmt::R
 }
 
 /// Shows statistics file `index` of `stats`.
-fn show_stat(stats: &Stats, index: usize, out: &mut Page<'_>) -> Result {
+fn show_stat(stats: &impl Source, index: usize, out: &mut Page<'_>) -> Result {
     let s = stats.read()?;
     let r = match index {
         STAT => write_stat(out, &s),
@@ -195,7 +195,7 @@ fn show_stat(stats: &Stats, index: usize, out: &mut Page<'_>) -> Result {
 }
 
 /// Handles a write to file `index` of `stats`' directory: only `reset` takes one.
-fn store_reset(stats: &Stats, index: usize, input: &[u8]) -> Result {
+fn store_reset(stats: &impl Source, index: usize, input: &[u8]) -> Result {
     if index != RESET {
         return Err(EACCES);
     }
@@ -205,12 +205,12 @@ fn store_reset(stats: &Stats, index: usize, input: &[u8]) -> Result {
 
 /// The files of `/sys/kernel/dmp`: all dmp devices together.
 pub(crate) struct TotalFiles {
-    stats: Arc<Stats>,
+    stats: Arc<Total>,
 }
 
 impl TotalFiles {
     /// Files showing `stats`.
-    pub(crate) fn new(stats: Arc<Stats>) -> Self {
+    pub(crate) fn new(stats: Arc<Total>) -> Self {
         Self { stats }
     }
 }
@@ -219,11 +219,11 @@ crate::sysfs_files!(TotalFiles, TOTAL_FILES);
 
 impl Files for TotalFiles {
     fn show(&self, index: usize, out: &mut Page<'_>) -> Result {
-        show_stat(&self.stats, index, out)
+        show_stat(&*self.stats, index, out)
     }
 
     fn store(&self, index: usize, input: &[u8]) -> Result {
-        store_reset(&self.stats, index, input)
+        store_reset(&*self.stats, index, input)
     }
 }
 
@@ -256,12 +256,12 @@ impl Files for DeviceFiles {
             }
             DEV => writeln!(out, "{major}:{minor}").map_err(|_| EINVAL),
             KNAME => writeln!(out, "dm-{minor}").map_err(|_| EINVAL),
-            _ => show_stat(&self.stats, index, out),
+            _ => show_stat(&*self.stats, index, out),
         }
     }
 
     fn store(&self, index: usize, input: &[u8]) -> Result {
-        store_reset(&self.stats, index, input)
+        store_reset(&*self.stats, index, input)
     }
 }
 

@@ -9,11 +9,11 @@
 
 use crate::{
     device_mapper::{
-        Args, Bio, BioOp, BlkStatus, CtrError, DevT, Device, DeviceId, DeviceVisitor, Emitter,
-        Features, IoctlAccess, MapResult, MappedDevice, MessageError, NewTarget, Operations,
-        StatusKind, Target,
+        Args, Bio, BioOp, CtrError, DevT, Device, DeviceId, DeviceVisitor, Emitter, Features,
+        IoctlAccess, MapResult, MappedDevice, MessageError, NewTarget, Operations, StatusKind,
+        Target,
     },
-    dmp_stats::{IoClass, Outcome, Snapshot, Stats},
+    dmp_stats::{IoClass, Snapshot, Stats, Total},
     dmp_sysfs::{DeviceFiles, NoFiles, TotalFiles},
     sysfs::{Dir, Parent},
 };
@@ -23,7 +23,11 @@ use kernel::{
     prelude::*,
     str::CString,
     sync::{Arc, Mutex},
-    time::{Instant, Monotonic},
+};
+#[cfg(not(dmp_no_completion))]
+use {
+    crate::{device_mapper::BlkStatus, dmp_stats::Outcome},
+    kernel::time::{Instant, Monotonic},
 };
 
 /// The parsed table arguments.
@@ -94,9 +98,8 @@ pub(crate) fn write_info(out: &mut impl Write, s: &Snapshot) -> core::fmt::Resul
     )
 }
 
-/// State shared by all dmp targets: the module-wide statistics and the devices.
+/// State shared by all dmp targets: the devices and their statistics.
 pub(crate) struct Shared {
-    global: Arc<Stats>,
     registry: Arc<Registry>,
     // Dropped last: the directories above live inside it.
     _root: Dir<TotalFiles>,
@@ -105,18 +108,18 @@ pub(crate) struct Shared {
 impl Shared {
     /// Creates `/sys/kernel/dmp` and `/sys/kernel/dmp/devices`.
     fn new() -> Result<Self> {
-        let global = Stats::new()?;
-        let root = Dir::new(c"dmp", Parent::kernel(), TotalFiles::new(global.clone()))?;
+        let total = Total::new()?;
+        let root = Dir::new(c"dmp", Parent::kernel(), TotalFiles::new(total.clone()))?;
         let devices_dir = Dir::new(c"devices", root.as_parent(), NoFiles)?;
         let registry = Arc::pin_init(
             pin_init!(Registry {
                 devices <- new_mutex!(KVec::new()),
+                total,
                 dir: devices_dir,
             }),
             GFP_KERNEL,
         )?;
         Ok(Self {
-            global,
             registry,
             _root: root,
         })
@@ -133,6 +136,8 @@ impl Shared {
 pub(crate) struct Registry {
     #[pin]
     devices: Mutex<KVec<Entry>>,
+    /// The module-wide statistics: every entry's, and those of entries gone.
+    total: Arc<Total>,
     dir: Dir<NoFiles>,
 }
 
@@ -165,12 +170,15 @@ impl Registry {
             None => {
                 let nomem = |e| CtrError::new(c"Cannot allocate memory", e);
                 let stats = Stats::new().map_err(nomem)?;
+                devices.reserve(1, GFP_KERNEL).map_err(|_| nomem(ENOMEM))?;
+                self.total.add(&stats).map_err(nomem)?;
                 let entry = Entry {
                     dev,
                     users: 0,
                     stats,
                     dir: None,
                 };
+                // Cannot fail: there is room for it.
                 devices.push(entry, GFP_KERNEL).map_err(|_| nomem(ENOMEM))?;
                 devices.len() - 1
             }
@@ -250,6 +258,8 @@ impl Registry {
         if let Some(i) = devices.iter().position(|e| e.dev == dev) {
             devices[i].users -= 1;
             if devices[i].users == 0 {
+                // The device's last target is gone: its statistics can change no more.
+                self.total.retire(&devices[i].stats);
                 // Removes the directory; waits for readers of its files.
                 drop(devices.remove(i));
             }
@@ -273,7 +283,9 @@ impl Drop for DeviceStats {
 /// What dmp keeps for a counted bio from `map` to `end_io`.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct PerIo {
+    #[cfg(not(dmp_no_completion))]
     class: Option<IoClass>,
+    #[cfg(not(dmp_no_completion))]
     start: Option<Instant<Monotonic>>,
 }
 
@@ -282,7 +294,6 @@ pub(crate) struct DmpTarget {
     dev: DeviceId,
     offset: u64,
     device: DeviceStats,
-    global: Arc<Stats>,
 }
 
 #[vtable]
@@ -314,7 +325,6 @@ impl Operations for DmpTarget {
             dev,
             offset: parsed.offset,
             device,
-            global: shared.global.clone(),
         })
     }
 
@@ -327,17 +337,22 @@ impl Operations for DmpTarget {
             let bytes = u64::from(bio.size());
             let (fua, preflush) = (bio.is_fua(), bio.is_preflush());
             self.device.stats.mapped(class, bytes, fua, preflush);
-            self.global.mapped(class, bytes, fua, preflush);
-            *io = PerIo {
-                class: Some(class),
-                start: Some(Instant::now()),
-            };
+            #[cfg(not(dmp_no_completion))]
+            {
+                *io = PerIo {
+                    class: Some(class),
+                    start: Some(Instant::now()),
+                };
+            }
         }
+        #[cfg(dmp_no_completion)]
+        let _ = io;
         bio.set_dev(dev);
         bio.set_sector(self.offset.wrapping_add(target.offset_of(bio.sector())));
         MapResult::Remapped
     }
 
+    #[cfg(not(dmp_no_completion))]
     #[inline]
     fn end_io(&self, _target: &Target<'_>, _bio: &Bio, io: &mut PerIo, status: BlkStatus) {
         let (Some(class), Some(start)) = (io.class, io.start) else {
@@ -350,7 +365,6 @@ impl Operations for DmpTarget {
             Some(_) => Outcome::OtherError,
         };
         self.device.stats.completed(class, latency_ns, outcome);
-        self.global.completed(class, latency_ns, outcome);
     }
 
     fn status(&self, target: &Target<'_>, kind: StatusKind, out: &mut Emitter<'_>) {

@@ -9,15 +9,20 @@
 //! closure on the current CPU's value with interrupts off, as `dm-stats` would need for
 //! "strict correctness": the closure cannot be preempted, migrated or interrupted halfway,
 //! so on each CPU at most one `with_local` call of a given `PerCpu` runs at a time, from
-//! task, softirq or hardirq context alike. Readers on other CPUs see the values through
-//! `T`'s own synchronisation (atomics, sequence counts).
+//! task, softirq or hardirq context alike. Readers on other CPUs see the values through a
+//! [`LocalSeq`] and [`LocalCounter`]s.
+//!
+//! Both are `core` atomics used only with relaxed loads and stores, release and acquire:
+//! on the I/O path they compile to plain instructions, as C's per-CPU counters and
+//! `seqcount_t` do. (The kernel crate's `Atomic` and barriers are out-of-line C helper calls
+//! in the kernels dmp builds for: dozens of calls per request, which the benchmark showed.)
 
 use crate::bindings as c;
-use core::marker::PhantomData;
-use kernel::{
-    cpu::{nr_cpu_ids, CpuId},
-    prelude::*,
+use core::{
+    marker::PhantomData,
+    sync::atomic::{fence, AtomicU32, AtomicU64, Ordering},
 };
+use kernel::{cpu::nr_cpu_ids, prelude::*, processor::cpu_relax};
 
 /// Interrupts disabled on the current CPU (`local_irq_save`) until drop.
 ///
@@ -27,32 +32,36 @@ use kernel::{
 /// once, on the same CPU (it is neither `Send` nor `Sync`).
 struct LocalIrqDisabled {
     flags: c_ulong,
+    cpu: u32,
     _not_send: PhantomData<*mut ()>,
 }
 
 impl LocalIrqDisabled {
-    #[inline]
+    #[inline(always)]
     fn new() -> Self {
+        let mut cpu = 0;
         // SAFETY: Saving the interrupt state and disabling interrupts is always allowed;
-        // the guard restores it.
-        let flags = unsafe { c::dmp_helper_local_irq_save() };
+        // the guard restores it. `cpu` is valid for a write.
+        let flags = unsafe { c::dmp_helper_local_irq_save_cpu(&mut cpu) };
         // INVARIANT: `flags` is from `local_irq_save` on this CPU, where the task stays
         // until the guard, which cannot be sent elsewhere, is dropped.
         Self {
             flags,
+            cpu,
             _not_send: PhantomData,
         }
     }
 
-    /// The current CPU, which cannot change while interrupts are off.
-    #[inline]
-    fn cpu(&self) -> CpuId {
-        CpuId::current()
+    /// The current CPU (`raw_smp_processor_id()` with interrupts off), which cannot change
+    /// while they are off.
+    #[inline(always)]
+    fn cpu(&self) -> u32 {
+        self.cpu
     }
 }
 
 impl Drop for LocalIrqDisabled {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: Per the invariants `flags` came from `local_irq_save` on this CPU.
         unsafe { c::dmp_helper_local_irq_restore(self.flags) };
@@ -85,12 +94,12 @@ impl<T> PerCpu<T> {
 
     /// Runs `f` on the current CPU's value with interrupts off. No other `with_local` call
     /// of this `PerCpu` uses that value until `f` returns. Not for NMI context.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn with_local<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         let irq = LocalIrqDisabled::new();
         // Per the invariants there is a slot for every CPU id below `nr_cpu_ids`; the
         // `min` only keeps this free of a panic path.
-        let i = (irq.cpu().as_u32() as usize).min(self.slots.len() - 1);
+        let i = (irq.cpu() as usize).min(self.slots.len().saturating_sub(1));
         let r = f(&self.slots[i].0);
         drop(irq);
         r
@@ -102,31 +111,92 @@ impl<T> PerCpu<T> {
     }
 }
 
-/// The read-read barrier of a sequence-count reader of per-CPU values (`smp_rmb()`).
-///
-/// Kernels from 7.3 name it `smp_mb(Read)`; `Kbuild` sets `dmp_barrier_ordering` for them.
-#[cfg(dmp_barrier_ordering)]
-#[inline(always)]
-pub(crate) fn smp_rmb() {
-    kernel::sync::barrier::smp_mb(kernel::sync::barrier::Read);
+/// A counter in one CPU's value of a [`PerCpu`]: only that CPU adds to it, inside
+/// [`PerCpu::with_local`] (so never two at once); any CPU reads it.
+#[repr(transparent)]
+pub(crate) struct LocalCounter(AtomicU64);
+
+impl LocalCounter {
+    /// Zero.
+    pub(crate) const fn new() -> Self {
+        Self(AtomicU64::new(0))
+    }
+
+    /// Adds `n`, modulo 2^64. Only the counter's CPU calls it, inside
+    /// [`PerCpu::with_local`]: it is a load and a store (`WRITE_ONCE`), not an atomic
+    /// read-modify-write, which a concurrent writer would break.
+    #[inline(always)]
+    pub(crate) fn add(&self, n: u64) {
+        self.0.store(
+            self.0.load(Ordering::Relaxed).wrapping_add(n),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// The value (`READ_ONCE`); consistent with other counters only through a [`LocalSeq`].
+    #[inline(always)]
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
-/// The write-write barrier of a sequence-count writer of per-CPU values (`smp_wmb()`).
-///
-/// Kernels from 7.3 name it `smp_mb(Write)`; `Kbuild` sets `dmp_barrier_ordering` for them.
-#[cfg(dmp_barrier_ordering)]
-#[inline(always)]
-pub(crate) fn smp_wmb() {
-    kernel::sync::barrier::smp_mb(kernel::sync::barrier::Write);
-}
+/// The sequence count of one CPU's value of a [`PerCpu`] (as `seqcount_t`): odd while that
+/// CPU updates the value, so that readers on other CPUs can take a consistent copy.
+pub(crate) struct LocalSeq(AtomicU32);
 
-#[cfg(not(dmp_barrier_ordering))]
-pub(crate) use kernel::sync::barrier::{smp_rmb, smp_wmb};
+impl LocalSeq {
+    /// No update yet.
+    pub(crate) const fn new() -> Self {
+        Self(AtomicU32::new(0))
+    }
+
+    /// Runs `update` as one write section. Only the value's CPU calls it, inside
+    /// [`PerCpu::with_local`], which cannot be preempted or interrupted: so readers wait for
+    /// a write section only while it runs.
+    #[inline(always)]
+    pub(crate) fn write<R>(&self, update: impl FnOnce() -> R) -> R {
+        let s = self.0.load(Ordering::Relaxed);
+        self.0.store(s.wrapping_add(1), Ordering::Relaxed);
+        // The odd count before the updates (`smp_wmb()`).
+        fence(Ordering::Release);
+        let r = update();
+        // The updates before the even count.
+        self.0.store(s.wrapping_add(2), Ordering::Release);
+        r
+    }
+
+    /// Runs `read` until it ran entirely outside any write section, and returns what it
+    /// returned then.
+    pub(crate) fn read<R>(&self, mut read: impl FnMut() -> R) -> R {
+        loop {
+            let s = self.0.load(Ordering::Acquire);
+            if s & 1 != 0 {
+                cpu_relax();
+                continue;
+            }
+            let r = read();
+            // The reads before the second look at the count (`smp_rmb()`).
+            fence(Ordering::Acquire);
+            if self.0.load(Ordering::Relaxed) == s {
+                return r;
+            }
+        }
+    }
+
+    /// Whether no write section is running.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn is_idle(&self) -> bool {
+        self.0.load(Ordering::Relaxed) % 2 == 0
+    }
+}
 
 #[kunit_tests(dmp_percpu)]
 mod tests {
     use super::*;
-    use kernel::sync::atomic::{Atomic, Relaxed};
+    use kernel::{
+        cpu::CpuId,
+        sync::atomic::{Atomic, Relaxed},
+    };
 
     #[test]
     fn one_value_per_cpu_on_its_own_cache_line() -> Result {
@@ -156,6 +226,32 @@ mod tests {
         for (i, x) in p.iter().enumerate() {
             assert_eq!(x.load(Relaxed), if i == cpu { 7 } else { 0 });
         }
+        Ok(())
+    }
+
+    #[test]
+    fn counters_and_sequence_counts() -> Result {
+        let p = PerCpu::new(|| (LocalSeq::new(), LocalCounter::new(), LocalCounter::new()))?;
+        for _ in 0..3 {
+            p.with_local(|(seq, a, b)| {
+                seq.write(|| {
+                    a.add(1);
+                    b.add(4096);
+                })
+            });
+        }
+        let (mut n, mut bytes) = (0u64, 0u64);
+        for (seq, a, b) in p.iter() {
+            let (x, y) = seq.read(|| (a.get(), b.get()));
+            assert!(seq.is_idle());
+            n += x;
+            bytes += y;
+        }
+        assert_eq!((n, bytes), (3, 3 * 4096));
+        let c = LocalCounter::new();
+        c.add(u64::MAX);
+        c.add(2);
+        assert_eq!(c.get(), 1);
         Ok(())
     }
 }
