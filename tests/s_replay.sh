@@ -99,5 +99,5 @@ test_logwrites_replay() {
 }
 
 stress_logwrites_replay() {
-	logwrites_replay "$(scale 1500)"
+	logwrites_replay "$(scale 1000)"
 }
