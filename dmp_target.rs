@@ -333,6 +333,7 @@ impl Operations for DmpTarget {
         let Some(dev) = target.device(self.dev) else {
             return MapResult::Kill;
         };
+        #[cfg(not(dmp_no_accounting))]
         if let Some(class) = classify(bio.op(), bio.size()) {
             let bytes = u64::from(bio.size());
             let (fua, preflush) = (bio.is_fua(), bio.is_preflush());
