@@ -14,7 +14,7 @@
 #   make stress           the stress suite in a VM: hostile input, load, faults, fstests on
 #                         ext4 and xfs over dmp and dm-linear (STRESS_SCALE=N runs longer)
 #   make bench            the benchmark against dm-linear and the raw device in a VM, about
-#                         15 min (BENCH=quick: about 3 min, BENCH=long: about 45 min;
+#                         22 min over 3 VM boots (BENCH=quick: about 3 min, BENCH=long: about 55 min;
 #                         CPUS=N: N vCPUs); results in out/bench/latest/
 #   make bench-profile    perf profiles of dm-linear and dmp (WORKLOAD=randread-4k-qd32)
 #   make lint             rustfmt and clippy
