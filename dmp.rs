@@ -4,6 +4,7 @@
 //! and keeps I/O statistics in `/sys/kernel/dmp`.
 
 mod bindings;
+mod clock;
 mod device_mapper;
 mod dmp_stats;
 mod dmp_sysfs;

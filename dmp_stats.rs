@@ -4,12 +4,18 @@
 //!
 //! Units: requests (bios as dmp maps them), bytes and nanoseconds.
 //!
-//! A request is counted twice: when it is mapped (class, bytes, size bucket, FUA and
-//! preflush) and when it completes (outcome, latency, latency bucket). Each of the two
-//! updates goes into the current CPU's shard under that shard's sequence count, with
+//! A request is counted when it completes, as `/proc/diskstats` and dm-stats count: its
+//! class, bytes, size bucket, FUA and preflush, outcome, latency and latency bucket go into
+//! the current CPU's shard in one update, under that shard's sequence count, with
 //! interrupts off ([`PerCpu::with_local`]): it is never preempted or interrupted halfway
-//! and never waits, and a reader's snapshot holds each update whole. So in a snapshot a
-//! count and its byte total, and a histogram, its count and its sum, always agree.
+//! and never waits, and a reader's snapshot holds each update whole. So in a snapshot every
+//! counted request has its bytes, its size and its latency counted: a count and its byte
+//! total, and a histogram, its count and its sum, always agree.
+//!
+//! When a request is mapped, one atomic addition to the current CPU's `mapped` counter
+//! records it for the requests in flight (mapped minus completed), outside any write
+//! section: it is correct from whichever CPU it lands on. So a request costs one atomic
+//! addition when it is mapped and one write section when it completes.
 //!
 //! A reset does not zero the counters; it records a snapshot as the baseline, under a lock
 //! that readers also take, so a reader sees all of a reset or none of it. The counters
@@ -17,16 +23,17 @@
 //! counters themselves, not from the baseline, so a reset leaves them alone.
 //!
 //! The I/O path updates only its device's [`Stats`]: the module-wide [`Total`] is the sum of
-//! the live devices' counters and of those of removed devices, made when it is read. So a
-//! request costs one shard update when it is mapped and one when it completes.
+//! the live devices' counters and of those of removed devices, made when it is read.
 //!
 //! Two benchmark-only builds (`Kbuild`: `DMP_COUNTERS=atomic`, `DMP_ACCOUNTING=map`) show
 //! what the design buys: `dmp_shared_atomics` keeps one atomic per counter shared by all
 //! CPUs (no sequence count, so a reader may see a count and its byte total disagree), and
-//! `dmp_no_completion` drops completion accounting (see `dmp_target.rs`).
+//! `dmp_no_completion` counts a request when it is mapped, with no `end_io`, no clock reads
+//! and no latency (see `dmp_target.rs`).
 
 #[cfg(not(dmp_shared_atomics))]
 use crate::percpu::{LocalCounter as Counter, LocalSeq, PerCpu};
+use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::{
     new_mutex,
     prelude::*,
@@ -84,6 +91,19 @@ pub(crate) enum Outcome {
     OtherError,
 }
 
+/// What is counted of a request when it completes, as it was when it was mapped.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Request {
+    /// Its class.
+    pub(crate) class: IoClass,
+    /// Its size in bytes.
+    pub(crate) bytes: u32,
+    /// Whether it had `REQ_FUA`.
+    pub(crate) fua: bool,
+    /// Whether it had `REQ_PREFLUSH`.
+    pub(crate) preflush: bool,
+}
+
 /// Latency buckets: bucket `i < LAT_BUCKETS - 1` counts latencies of at most 2^i µs
 /// (1 µs, 2 µs, ..., 2^25 µs = 33.55 s), the last one everything longer.
 pub(crate) const LAT_BUCKETS: usize = 27;
@@ -130,7 +150,6 @@ pub(crate) struct Counts {
     bytes: [u64; CLASSES],
     fua: u64,
     preflush: u64,
-    done: [u64; CLASSES],
     io_errors: [u64; CLASSES],
     other_errors: [u64; CLASSES],
     latency_ns: [u64; CLASSES],
@@ -146,7 +165,6 @@ macro_rules! zip_counts {
         for c in 0..CLASSES {
             f(&mut a.reqs[c], &b.reqs[c]);
             f(&mut a.bytes[c], &b.bytes[c]);
-            f(&mut a.done[c], &b.done[c]);
             f(&mut a.io_errors[c], &b.io_errors[c]);
             f(&mut a.other_errors[c], &b.other_errors[c]);
             f(&mut a.latency_ns[c], &b.latency_ns[c]);
@@ -171,7 +189,6 @@ impl Counts {
         bytes: [0; CLASSES],
         fua: 0,
         preflush: 0,
-        done: [0; CLASSES],
         io_errors: [0; CLASSES],
         other_errors: [0; CLASSES],
         latency_ns: [0; CLASSES],
@@ -210,15 +227,16 @@ impl Counter {
     }
 }
 
-/// One CPU's counters. `seq` is odd while the CPU updates them.
+/// One CPU's counters. `seq` is odd while the CPU updates them. `mapped` is outside the
+/// write sections: the requests mapped on this CPU, an atomic addition each.
 struct Shard {
     #[cfg(not(dmp_shared_atomics))]
     seq: LocalSeq,
+    mapped: AtomicU64,
     reqs: [Counter; CLASSES],
     bytes: [Counter; CLASSES],
     fua: Counter,
     preflush: Counter,
-    done: [Counter; CLASSES],
     io_errors: [Counter; CLASSES],
     other_errors: [Counter; CLASSES],
     latency_ns: [Counter; CLASSES],
@@ -237,11 +255,11 @@ impl Shard {
         Self {
             #[cfg(not(dmp_shared_atomics))]
             seq: LocalSeq::new(),
+            mapped: AtomicU64::new(0),
             reqs: [const { Counter::new() }; CLASSES],
             bytes: [const { Counter::new() }; CLASSES],
             fua: Counter::new(),
             preflush: Counter::new(),
-            done: [const { Counter::new() }; CLASSES],
             io_errors: [const { Counter::new() }; CLASSES],
             other_errors: [const { Counter::new() }; CLASSES],
             latency_ns: [const { Counter::new() }; CLASSES],
@@ -266,6 +284,19 @@ impl Shard {
         update(self)
     }
 
+    /// Counts `req` (of class `c`, `bytes` long, in size bucket `size`), inside a write
+    /// section.
+    #[inline(always)]
+    fn count(&self, c: usize, bytes: u64, size: usize, req: Request) {
+        bump(&self.reqs[c], 1);
+        bump(&self.bytes[c], bytes);
+        if let Some(sizes) = self.sizes.get(c) {
+            bump(&sizes[size], 1);
+        }
+        bump(&self.fua, u64::from(req.fua));
+        bump(&self.preflush, u64::from(req.preflush));
+    }
+
     /// Adds a copy of the counters to `sum`. Waits only while the shard's CPU is inside
     /// [`Shard::write`], which runs with interrupts off and so is never preempted. (In the
     /// `dmp_shared_atomics` benchmark build the copy need not be consistent.)
@@ -279,9 +310,9 @@ impl Shard {
         sum.add(&c);
     }
 
-    /// The requests mapped on this CPU so far (no consistency needed: each only grows).
+    /// The requests mapped on this CPU so far (no consistency needed: it only grows).
     fn mapped(&self) -> u64 {
-        self.reqs.iter().fold(0u64, |s, x| s.wrapping_add(x.get()))
+        self.mapped.load(Relaxed)
     }
 }
 
@@ -292,19 +323,14 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    /// Requests of `class` mapped.
+    /// Requests of `class` completed, successfully or not.
     pub(crate) fn reqs(&self, class: IoClass) -> u64 {
         self.counts.reqs[class as usize]
     }
 
-    /// Bytes of `class` mapped.
+    /// Bytes of the completed requests of `class`.
     pub(crate) fn bytes(&self, class: IoClass) -> u64 {
         self.counts.bytes[class as usize]
-    }
-
-    /// Requests of `class` completed, successfully or not.
-    pub(crate) fn done(&self, class: IoClass) -> u64 {
-        self.counts.done[class as usize]
     }
 
     /// Requests of `class` that completed with an I/O error.
@@ -410,6 +436,17 @@ impl Shards {
         self.0.write(update);
     }
 
+    /// Records a request mapped: an atomic addition to the current CPU's shard (or to the
+    /// shared one), correct wherever the task runs by the time it is made.
+    #[inline(always)]
+    fn started(&self) {
+        #[cfg(not(dmp_shared_atomics))]
+        let shard = self.0.local_unpinned();
+        #[cfg(dmp_shared_atomics)]
+        let shard = &*self.0;
+        shard.mapped.fetch_add(1, Relaxed);
+    }
+
     fn iter(&self) -> impl Iterator<Item = &Shard> {
         #[cfg(not(dmp_shared_atomics))]
         return self.0.iter();
@@ -438,38 +475,55 @@ impl Stats {
         )
     }
 
-    /// Counts a request mapped. Lock-free; called on the I/O path.
+    /// Records a request mapped, for the requests in flight. Lock-free; called on the I/O
+    /// path.
     #[inline(always)]
-    pub(crate) fn mapped(&self, class: IoClass, bytes: u64, fua: bool, preflush: bool) {
-        let c = class as usize;
-        let bucket = size_bucket(bytes);
-        self.shards.update(|s| {
-            bump(&s.reqs[c], 1);
-            bump(&s.bytes[c], bytes);
-            if let Some(sizes) = s.sizes.get(c) {
-                bump(&sizes[bucket], 1);
-            }
-            bump(&s.fua, u64::from(fua));
-            bump(&s.preflush, u64::from(preflush));
-        });
+    pub(crate) fn started(&self) {
+        self.shards.started();
     }
 
-    /// Counts a request completed after `latency_ns`. Lock-free; called on the I/O path,
-    /// in any context.
+    /// Counts a request, mapped with [`Stats::started`], completed after `latency_ns`.
+    /// Lock-free; called on the I/O path, in any context.
     #[inline(always)]
-    pub(crate) fn completed(&self, class: IoClass, latency_ns: u64, outcome: Outcome) {
-        let c = class as usize;
-        let bucket = latency_bucket(latency_ns);
+    pub(crate) fn completed(&self, req: Request, latency_ns: u64, outcome: Outcome) {
+        let c = req.class as usize;
+        let bytes = u64::from(req.bytes);
+        let size = size_bucket(bytes);
+        let latency = latency_bucket(latency_ns);
         self.shards.update(|s| {
-            bump(&s.done[c], 1);
+            s.count(c, bytes, size, req);
             bump(&s.latency_ns[c], latency_ns);
-            bump(&s.latency[c][bucket], 1);
+            bump(&s.latency[c][latency], 1);
             match outcome {
                 Outcome::Ok => {}
                 Outcome::IoError => bump(&s.io_errors[c], 1),
                 Outcome::OtherError => bump(&s.other_errors[c], 1),
             }
         });
+    }
+
+    /// Counts a request mapped and completed at once, successfully in no time (for tests).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn count_one(&self, class: IoClass, bytes: u32, fua: bool, preflush: bool) {
+        self.started();
+        let req = Request {
+            class,
+            bytes,
+            fua,
+            preflush,
+        };
+        self.completed(req, 0, Outcome::Ok);
+    }
+
+    /// Counts a request when it is mapped, with no latency and no outcome, and not as in
+    /// flight (the `dmp_no_completion` benchmark build).
+    #[cfg(dmp_no_completion)]
+    #[inline(always)]
+    pub(crate) fn mapped_only(&self, req: Request) {
+        let c = req.class as usize;
+        let bytes = u64::from(req.bytes);
+        let size = size_bucket(bytes);
+        self.shards.update(|s| s.count(c, bytes, size, req));
     }
 
     /// Adds the counters since they were made (no reset applied) to `sum`, and returns the
@@ -485,7 +539,7 @@ impl Stats {
             .shards
             .iter()
             .fold(0u64, |s, shard| s.wrapping_add(shard.mapped()));
-        let done = mine.done.iter().fold(0u64, |s, x| s.wrapping_add(*x));
+        let done = mine.reqs.iter().fold(0u64, |s, x| s.wrapping_add(*x));
         sum.add(&mine);
         mapped.saturating_sub(done)
     }
@@ -688,48 +742,65 @@ mod tests {
         assert_eq!(same, Counts::ZERO);
     }
 
+    const fn req(class: IoClass, bytes: u32) -> Request {
+        Request {
+            class,
+            bytes,
+            fua: false,
+            preflush: false,
+        }
+    }
+
     #[test]
-    fn mapped_completed_read_and_reset() -> Result {
+    fn started_completed_read_and_reset() -> Result {
         let s = Stats::new()?;
         let r = s.read()?;
         assert_eq!(*r.counts, Counts::ZERO);
         assert_eq!(r.in_flight(), 0);
-        s.mapped(IoClass::Read, 4096, false, false);
-        s.mapped(IoClass::Read, 8192, false, false);
-        s.mapped(IoClass::Write, 512, true, false);
-        s.mapped(IoClass::Flush, 0, false, true);
+        for _ in 0..4 {
+            s.started();
+        }
+        // Mapped requests are in flight and counted only when they complete.
+        let r = s.read()?;
+        assert_eq!((r.in_flight(), r.reqs(IoClass::Read)), (4, 0));
+        s.completed(req(IoClass::Read, 4096), 50_000_000, Outcome::Ok);
+        s.completed(req(IoClass::Read, 8192), 1500, Outcome::Ok);
+        let fua = Request {
+            fua: true,
+            ..req(IoClass::Write, 512)
+        };
+        s.completed(fua, 1500, Outcome::IoError);
         let r = s.read()?;
         assert_eq!(r.reqs(IoClass::Read), 2);
         assert_eq!(r.bytes(IoClass::Read), 12288);
         assert_eq!(r.reqs(IoClass::Write), 1);
-        assert_eq!(r.reqs(IoClass::Flush), 1);
-        assert_eq!(r.fua(), 1);
-        assert_eq!(r.preflush(), 1);
+        assert_eq!((r.fua(), r.preflush()), (1, 0));
         assert_eq!(r.avg_read_size(), 6144);
-        assert_eq!(r.in_flight(), 4);
+        assert_eq!(r.in_flight(), 1);
         assert_eq!(r.size_histogram(IoClass::Read).map(|h| h[3]), Some(1));
         assert_eq!(r.size_histogram(IoClass::Read).map(|h| h[4]), Some(1));
         assert_eq!(r.size_histogram(IoClass::Write).map(|h| h[0]), Some(1));
-        assert!(r.size_histogram(IoClass::Flush).is_none());
-        s.completed(IoClass::Read, 50_000_000, Outcome::Ok);
-        s.completed(IoClass::Write, 1500, Outcome::IoError);
+        assert_eq!(r.io_errors(IoClass::Write), 1);
+        assert_eq!(r.latency_ns(IoClass::Read), 50_001_500);
+        assert_eq!(r.latency_histogram(IoClass::Read)[16], 1);
+        assert_eq!(r.latency_histogram(IoClass::Read)[1], 1);
         s.reset()?;
-        // A reset keeps what is in flight; later completions of earlier requests count.
+        // A reset keeps what is in flight; a later completion of an earlier request counts.
         let r = s.read()?;
-        assert_eq!(r.in_flight(), 2);
-        assert_eq!(r.reqs(IoClass::Read), 0);
-        assert_eq!(r.done(IoClass::Read), 0);
-        s.completed(IoClass::Read, 3000, Outcome::OtherError);
-        s.completed(IoClass::Flush, 500, Outcome::Ok);
+        assert_eq!(r.in_flight(), 1);
+        assert_eq!((r.reqs(IoClass::Read), r.bytes(IoClass::Read)), (0, 0));
+        let flush = Request {
+            preflush: true,
+            ..req(IoClass::Flush, 0)
+        };
+        s.completed(flush, 500, Outcome::OtherError);
         let r = s.read()?;
         assert_eq!(r.in_flight(), 0);
-        assert_eq!(r.done(IoClass::Read), 1);
-        assert_eq!(r.other_errors(IoClass::Read), 1);
-        assert_eq!(r.io_errors(IoClass::Read), 0);
-        assert_eq!(r.latency_ns(IoClass::Read), 3000);
-        assert_eq!(r.latency_histogram(IoClass::Read)[2], 1);
+        assert_eq!(r.reqs(IoClass::Flush), 1);
+        assert!(r.size_histogram(IoClass::Flush).is_none());
+        assert_eq!((r.other_errors(IoClass::Flush), r.preflush()), (1, 1));
         assert_eq!(r.latency_histogram(IoClass::Flush)[0], 1);
-        assert_eq!(r.latency_histogram(IoClass::Read).iter().sum::<u64>(), 1);
+        assert_eq!(r.latency_histogram(IoClass::Read).iter().sum::<u64>(), 0);
         Ok(())
     }
 
@@ -739,26 +810,31 @@ mod tests {
         let (a, b) = (Stats::new()?, Stats::new()?);
         total.add(&a)?;
         total.add(&b)?;
-        a.mapped(IoClass::Read, 4096, false, false);
-        b.mapped(IoClass::Read, 512, false, false);
-        b.completed(IoClass::Read, 2000, Outcome::Ok);
+        a.started();
+        b.started();
+        b.completed(req(IoClass::Read, 512), 2000, Outcome::Ok);
         let r = total.read()?;
-        assert_eq!((r.reqs(IoClass::Read), r.bytes(IoClass::Read)), (2, 4608));
-        assert_eq!((r.done(IoClass::Read), r.in_flight()), (1, 1));
+        assert_eq!((r.reqs(IoClass::Read), r.bytes(IoClass::Read)), (1, 512));
+        assert_eq!(r.in_flight(), 1);
         // A device's reset leaves the total alone; a removed device's counts stay in it.
         a.reset()?;
-        a.completed(IoClass::Read, 3000, Outcome::Ok);
+        a.completed(req(IoClass::Read, 4096), 3000, Outcome::Ok);
         total.retire(&a);
         let r = total.read()?;
-        assert_eq!((r.reqs(IoClass::Read), r.done(IoClass::Read)), (2, 2));
+        assert_eq!((r.reqs(IoClass::Read), r.bytes(IoClass::Read)), (2, 4608));
         assert_eq!((r.latency_ns(IoClass::Read), r.in_flight()), (5000, 0));
         total.reset()?;
-        b.mapped(IoClass::Write, 8192, true, false);
+        b.started();
+        let fua = Request {
+            fua: true,
+            ..req(IoClass::Write, 8192)
+        };
+        b.completed(fua, 1000, Outcome::Ok);
         let r = total.read()?;
         assert_eq!((r.reqs(IoClass::Read), r.reqs(IoClass::Write)), (0, 1));
         assert_eq!(
             (r.bytes(IoClass::Write), r.fua(), r.in_flight()),
-            (8192, 1, 1)
+            (8192, 1, 0)
         );
         Ok(())
     }
@@ -766,16 +842,17 @@ mod tests {
     #[test]
     fn shards_sum_and_rest_even() -> Result {
         let s = Stats::new()?;
-        s.mapped(IoClass::Write, 4096, false, false);
-        s.completed(IoClass::Write, 10_000, Outcome::Ok);
+        s.started();
+        s.completed(req(IoClass::Write, 4096), 10_000, Outcome::Ok);
         let mut sum = Counts::ZERO;
         for shard in s.shards.iter() {
             shard.read_into(&mut sum);
             #[cfg(not(dmp_shared_atomics))]
             assert!(shard.seq.is_idle());
         }
-        assert_eq!(sum.reqs[1], 1);
-        assert_eq!(sum.done[1], 1);
+        assert_eq!((sum.reqs[1], sum.bytes[1], sum.latency[1][4]), (1, 4096, 1));
+        let mapped = s.shards.iter().map(Shard::mapped).sum::<u64>();
+        assert_eq!(mapped, 1);
         Ok(())
     }
 }

@@ -105,7 +105,9 @@ pub(crate) fn parse_reset(input: &[u8]) -> Result {
 
 /// Writes the `stat` line: for each class (read, write, flush, discard, write_zeroes)
 /// `reqs bytes completed io_errors other_errors latency_ns`, then `fua_writes
-/// preflush_writes in_flight`; 33 fields, one snapshot.
+/// preflush_writes in_flight`; 33 fields, one snapshot. Requests are counted when they
+/// complete, so `completed` is `reqs` (it keeps the line's layout of version 1.1, which
+/// counted `reqs` when they were mapped).
 pub(crate) fn write_stat(out: &mut impl Write, s: &Snapshot) -> fmt::Result {
     for (i, c) in IoClass::ALL.into_iter().enumerate() {
         let sep = if i == 0 { "" } else { " " };
@@ -114,7 +116,7 @@ pub(crate) fn write_stat(out: &mut impl Write, s: &Snapshot) -> fmt::Result {
             "{sep}{} {} {} {} {} {}",
             s.reqs(c),
             s.bytes(c),
-            s.done(c),
+            s.reqs(c),
             s.io_errors(c),
             s.other_errors(c),
             s.latency_ns(c)
@@ -159,7 +161,7 @@ pub(crate) fn write_latency_histogram(out: &mut impl Write, s: &Snapshot) -> fmt
         write_histogram(
             out,
             c.name(),
-            s.done(c),
+            s.reqs(c),
             s.latency_ns(c),
             s.latency_histogram(c),
         )?;
@@ -283,6 +285,7 @@ impl Files for NoFiles {
 #[kunit_tests(dmp_sysfs)]
 mod tests {
     use super::*;
+    use crate::dmp_stats::{Outcome, Request};
 
     #[test]
     fn reset_takes_1_with_an_optional_newline() {
@@ -372,6 +375,15 @@ mod tests {
         }
     }
 
+    fn read(bytes: u32) -> Request {
+        Request {
+            class: IoClass::Read,
+            bytes,
+            fua: false,
+            preflush: false,
+        }
+    }
+
     fn fields(b: &[u8]) -> usize {
         b.split(|c| *c == b' ').filter(|f| !f.is_empty()).count()
     }
@@ -379,14 +391,15 @@ mod tests {
     #[test]
     fn stat_line_has_33_fields_from_one_snapshot() -> Result {
         let s = Stats::new()?;
-        s.mapped(IoClass::Read, 4096, false, false);
-        s.mapped(IoClass::Write, 8192, true, false);
-        s.completed(IoClass::Read, 2500, crate::dmp_stats::Outcome::IoError);
+        s.started();
+        s.completed(read(4096), 2500, Outcome::IoError);
+        s.count_one(IoClass::Write, 8192, true, false);
+        s.started();
         let mut out = Buf { b: KVec::new() };
         assert!(write_stat(&mut out, &s.read()?).is_ok());
         assert_eq!(out.b.last(), Some(&b'\n'));
         assert_eq!(fields(&out.b[..out.b.len() - 1]), 33);
-        assert!(out.b.starts_with(b"1 4096 1 1 0 2500 1 8192 0 0 0 0 0 0 "));
+        assert!(out.b.starts_with(b"1 4096 1 1 0 2500 1 8192 1 0 0 0 0 0 "));
         assert!(out.b.ends_with(b" 1 0 1\n"));
         Ok(())
     }
@@ -394,11 +407,10 @@ mod tests {
     #[test]
     fn histograms_are_cumulative_with_bounds() -> Result {
         let s = Stats::new()?;
-        s.mapped(IoClass::Read, 512, false, false);
-        s.mapped(IoClass::Read, 4096, false, false);
-        s.mapped(IoClass::Read, 4096, false, false);
-        s.completed(IoClass::Read, 900, crate::dmp_stats::Outcome::Ok);
-        s.completed(IoClass::Read, 3000, crate::dmp_stats::Outcome::Ok);
+        for (bytes, ns) in [(512, 900), (4096, 3000), (4096, 0)] {
+            s.started();
+            s.completed(read(bytes), ns, Outcome::Ok);
+        }
         let snap = s.read()?;
         let mut out = Buf { b: KVec::new() };
         assert!(write_size_histogram(&mut out, &snap).is_ok());
@@ -418,7 +430,7 @@ mod tests {
         assert!(bounds.starts_with(b"le_ns 1000 2000 4000 8000 "));
         assert!(bounds.ends_with(b" 33554432000 +Inf"));
         let read = lines.next().unwrap_or(b"");
-        assert!(read.starts_with(b"read 2 3900 1 1 2 2 "));
+        assert!(read.starts_with(b"read 3 3900 2 2 3 3 "));
         assert_eq!(fields(read), 3 + 27);
         assert!(read.ends_with(b" 2"));
         assert_eq!(out.b.split(|c| *c == b'\n').count(), 1 + 5 + 1);

@@ -13,7 +13,7 @@ use crate::{
         IoctlAccess, MapResult, MappedDevice, MessageError, NewTarget, Operations, StatusKind,
         Target,
     },
-    dmp_stats::{IoClass, Snapshot, Stats, Total},
+    dmp_stats::{IoClass, Request, Snapshot, Stats, Total},
     dmp_sysfs::{DeviceFiles, NoFiles, TotalFiles},
     sysfs::{Dir, Parent},
 };
@@ -26,8 +26,9 @@ use kernel::{
 };
 #[cfg(not(dmp_no_completion))]
 use {
+    crate::clock::InlineMonotonic,
     crate::{device_mapper::BlkStatus, dmp_stats::Outcome},
-    kernel::time::{Instant, Monotonic},
+    kernel::time::Instant,
 };
 
 /// The parsed table arguments.
@@ -280,14 +281,10 @@ impl Drop for DeviceStats {
     }
 }
 
-/// What dmp keeps for a counted bio from `map` to `end_io`.
+/// What dmp keeps for a bio from `map` to `end_io`: the request to count and when it was
+/// mapped, if it is counted.
 #[derive(Clone, Copy, Default)]
-pub(crate) struct PerIo {
-    #[cfg(not(dmp_no_completion))]
-    class: Option<IoClass>,
-    #[cfg(not(dmp_no_completion))]
-    start: Option<Instant<Monotonic>>,
-}
+pub(crate) struct PerIo(#[cfg(not(dmp_no_completion))] Option<(Request, Instant<InlineMonotonic>)>);
 
 /// One dmp target.
 pub(crate) struct DmpTarget {
@@ -299,7 +296,7 @@ pub(crate) struct DmpTarget {
 #[vtable]
 impl Operations for DmpTarget {
     const NAME: &'static CStr = c"dmp";
-    const VERSION: [u32; 3] = [1, 1, 0];
+    const VERSION: [u32; 3] = [1, 2, 0];
     const FEATURES: Features = Features::NOWAIT
         .with(Features::PASSES_INTEGRITY)
         .with(Features::PASSES_CRYPTO)
@@ -335,16 +332,20 @@ impl Operations for DmpTarget {
         };
         #[cfg(not(dmp_no_accounting))]
         if let Some(class) = classify(bio.op(), bio.size()) {
-            let bytes = u64::from(bio.size());
-            let (fua, preflush) = (bio.is_fua(), bio.is_preflush());
-            self.device.stats.mapped(class, bytes, fua, preflush);
+            let req = Request {
+                class,
+                bytes: bio.size(),
+                fua: bio.is_fua(),
+                preflush: bio.is_preflush(),
+            };
+            // Counted when it completes (`end_io`); until then it is in flight.
             #[cfg(not(dmp_no_completion))]
             {
-                *io = PerIo {
-                    class: Some(class),
-                    start: Some(Instant::now()),
-                };
+                self.device.stats.started();
+                *io = PerIo(Some((req, Instant::now())));
             }
+            #[cfg(dmp_no_completion)]
+            self.device.stats.mapped_only(req);
         }
         #[cfg(dmp_no_completion)]
         let _ = io;
@@ -356,7 +357,7 @@ impl Operations for DmpTarget {
     #[cfg(not(dmp_no_completion))]
     #[inline]
     fn end_io(&self, _target: &Target<'_>, _bio: &Bio, io: &mut PerIo, status: BlkStatus) {
-        let (Some(class), Some(start)) = (io.class, io.start) else {
+        let Some((req, start)) = io.0 else {
             return;
         };
         let latency_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
@@ -365,7 +366,7 @@ impl Operations for DmpTarget {
             Some(e) if e == EIO => Outcome::IoError,
             Some(_) => Outcome::OtherError,
         };
-        self.device.stats.completed(class, latency_ns, outcome);
+        self.device.stats.completed(req, latency_ns, outcome);
     }
 
     fn status(&self, target: &Target<'_>, kind: StatusKind, out: &mut Emitter<'_>) {
@@ -519,12 +520,12 @@ mod tests {
     #[test]
     fn info_status_has_nine_fields_in_order() -> Result {
         let s = Stats::new()?;
-        s.mapped(IoClass::Read, 4096, false, false);
-        s.mapped(IoClass::Write, 512, false, false);
-        s.mapped(IoClass::Write, 1024, true, false);
-        s.mapped(IoClass::Flush, 0, false, true);
-        s.mapped(IoClass::Discard, 8192, false, false);
-        s.mapped(IoClass::WriteZeroes, 65536, false, false);
+        s.count_one(IoClass::Read, 4096, false, false);
+        s.count_one(IoClass::Write, 512, false, false);
+        s.count_one(IoClass::Write, 1024, true, false);
+        s.count_one(IoClass::Flush, 0, false, true);
+        s.count_one(IoClass::Discard, 8192, false, false);
+        s.count_one(IoClass::WriteZeroes, 65536, false, false);
         let mut buf = [0u8; 128];
         let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
         assert!(write_info(&mut out, &s.read()?).is_ok());
@@ -535,7 +536,7 @@ mod tests {
     #[test]
     fn info_status_truncates_into_a_small_buffer() -> Result {
         let s = Stats::new()?;
-        s.mapped(IoClass::Read, 4096, false, false);
+        s.count_one(IoClass::Read, 4096, false, false);
         let mut buf = [b'x'; 6];
         let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
         // Truncation is not an error for the writer: device-mapper retries with more room.

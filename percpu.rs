@@ -22,7 +22,11 @@ use core::{
     marker::PhantomData,
     sync::atomic::{fence, AtomicU32, AtomicU64, Ordering},
 };
-use kernel::{cpu::nr_cpu_ids, prelude::*, processor::cpu_relax};
+use kernel::{
+    cpu::{nr_cpu_ids, CpuId},
+    prelude::*,
+    processor::cpu_relax,
+};
 
 /// Interrupts disabled on the current CPU (`local_irq_save`) until drop.
 ///
@@ -103,6 +107,18 @@ impl<T> PerCpu<T> {
         let r = f(&self.slots[i].0);
         drop(irq);
         r
+    }
+
+    /// The value of the CPU the task runs on now, for updates that are correct on any
+    /// CPU's value, such as atomic additions: nothing keeps the task there, so by the time
+    /// it uses the value it may run elsewhere (then that one update shares a cache line with
+    /// another CPU). Cheaper than [`PerCpu::with_local`], which switches interrupts off and on.
+    #[inline(always)]
+    pub(crate) fn local_unpinned(&self) -> &T {
+        let cpu = CpuId::current().as_u32() as usize;
+        // Per the invariants there is a slot for every CPU id below `nr_cpu_ids`; the `min`
+        // only keeps this free of a panic path.
+        &self.slots[cpu.min(self.slots.len().saturating_sub(1))].0
     }
 
     /// Every CPU's value.
@@ -193,10 +209,7 @@ impl LocalSeq {
 #[kunit_tests(dmp_percpu)]
 mod tests {
     use super::*;
-    use kernel::{
-        cpu::CpuId,
-        sync::atomic::{Atomic, Relaxed},
-    };
+    use kernel::sync::atomic::{Atomic, Relaxed};
 
     #[test]
     fn one_value_per_cpu_on_its_own_cache_line() -> Result {
@@ -226,6 +239,10 @@ mod tests {
         for (i, x) in p.iter().enumerate() {
             assert_eq!(x.load(Relaxed), if i == cpu { 7 } else { 0 });
         }
+        // Unpinned, the value is the current CPU's when it is taken (here migration is
+        // kept off by the irq-off section around it).
+        let same = p.with_local(|x| core::ptr::eq(x, p.local_unpinned()));
+        assert!(same);
         Ok(())
     }
 
