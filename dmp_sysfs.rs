@@ -432,7 +432,7 @@ mod tests {
         let read = lines.next().unwrap_or(b"");
         assert!(read.starts_with(b"read 3 3900 2 2 3 3 "));
         assert_eq!(fields(read), 3 + 27);
-        assert!(read.ends_with(b" 2"));
+        assert!(read.ends_with(b" 3"));
         assert_eq!(out.b.split(|c| *c == b'\n').count(), 1 + 5 + 1);
         Ok(())
     }
