@@ -17,6 +17,7 @@
 #                         22 min over 3 VM boots (BENCH=quick: about 3 min, BENCH=long: about 55 min;
 #                         CPUS=N: N vCPUs); results in out/bench/latest/
 #   make bench-profile    perf profiles of dm-linear and dmp (WORKLOAD=randread-4k-qd32)
+#   make bench-floor      where dmp's cost on 4 KiB I/O comes from, step by step, about 13 min
 #   make lint             rustfmt and clippy
 #   make clean
 
@@ -70,10 +71,13 @@ bench: all
 bench-profile: all
 	@CPUS=$(CPUS) scripts/bench --profile $(WORKLOAD)
 
+bench-floor: all
+	@CPUS=$(CPUS) scripts/bench --floor
+
 deb:
 	@scripts/deb
 
 test-deb: deb
 	@scripts/vm --writable tests/deb-run
 
-.PHONY: all clean demo test test-debug stress fstests lint deb test-deb bench bench-profile
+.PHONY: all clean demo test test-debug stress fstests lint deb test-deb bench bench-profile bench-floor
