@@ -17,7 +17,7 @@
 #                         22 min over 3 VM boots (BENCH=quick: about 3 min, BENCH=long: about 55 min;
 #                         CPUS=N: N vCPUs); results in out/bench/latest/
 #   make bench-profile    perf profiles of dm-linear and dmp (WORKLOAD=randread-4k-qd32)
-#   make bench-floor      where dmp's cost on 4 KiB I/O comes from, step by step, about 13 min
+#   make bench-floor      where dmp's cost on 4 KiB I/O comes from, step by step, about 18 min
 #   make lint             rustfmt and clippy
 #   make clean
 

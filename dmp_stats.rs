@@ -284,12 +284,12 @@ impl Shard {
         update(self)
     }
 
-    /// Counts `req` (of class `c`, `bytes` long, in size bucket `size`), inside a write
-    /// section.
+    /// Counts `req` (in size bucket `size`), inside a write section.
     #[inline(always)]
-    fn count(&self, c: usize, bytes: u64, size: usize, req: Request) {
+    fn count(&self, size: usize, req: Request) {
+        let c = req.class as usize;
         bump(&self.reqs[c], 1);
-        bump(&self.bytes[c], bytes);
+        bump(&self.bytes[c], u64::from(req.bytes));
         if let Some(sizes) = self.sizes.get(c) {
             bump(&sizes[size], 1);
         }
@@ -487,11 +487,10 @@ impl Stats {
     #[inline(always)]
     pub(crate) fn completed(&self, req: Request, latency_ns: u64, outcome: Outcome) {
         let c = req.class as usize;
-        let bytes = u64::from(req.bytes);
-        let size = size_bucket(bytes);
+        let size = size_bucket(u64::from(req.bytes));
         let latency = latency_bucket(latency_ns);
         self.shards.update(|s| {
-            s.count(c, bytes, size, req);
+            s.count(size, req);
             bump(&s.latency_ns[c], latency_ns);
             bump(&s.latency[c][latency], 1);
             match outcome {
@@ -520,10 +519,8 @@ impl Stats {
     #[cfg(dmp_no_completion)]
     #[inline(always)]
     pub(crate) fn mapped_only(&self, req: Request) {
-        let c = req.class as usize;
-        let bytes = u64::from(req.bytes);
-        let size = size_bucket(bytes);
-        self.shards.update(|s| s.count(c, bytes, size, req));
+        let size = size_bucket(u64::from(req.bytes));
+        self.shards.update(|s| s.count(size, req));
     }
 
     /// Adds the counters since they were made (no reset applied) to `sum`, and returns the
