@@ -40,7 +40,7 @@ all:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
-	rm -f dm_bindings_generated.rs
+	rm -f kernel_staging/bindings_generated.rs
 endif
 
 demo: all

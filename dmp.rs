@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! dmp: a device-mapper proxy target that forwards every bio to an underlying device
-//! and keeps I/O statistics in `/sys/kernel/dmp`.
+//! dmp: a device-mapper proxy target that forwards every bio to an underlying device, as
+//! dm-linear does, and keeps I/O statistics in `/sys/kernel/dmp`.
+//!
+//! The driver is the `dmp_*` files, safe Rust on the `kernel` crate and on
+//! [`kernel_staging`], which holds the abstractions mainline lacks.
 
-mod bindings;
-mod clock;
-mod device_mapper;
+mod dmp_buckets;
+mod dmp_counts;
+mod dmp_format;
+mod dmp_registry;
+mod dmp_request;
 mod dmp_stats;
 mod dmp_sysfs;
 mod dmp_target;
-mod percpu;
-mod sysfs;
+mod dmp_total;
+mod kernel_staging;
 
 crate::module_dm_target! {
     type: dmp_target::DmpTarget,

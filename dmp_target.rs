@@ -1,34 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `dmp` target: forwards every bio to one underlying device, as dm-linear does,
-//! and counts it.
-//!
-//! Table line: `<start> <len> dmp <dev_path> [<offset>]`, where `offset` is the first
-//! sector used on the underlying device (default 0). `dmsetup table` prints the canonical
-//! form, `<major:minor> <offset>`, as dm-linear does.
+//! The `dmp` target: forwards every bio to one underlying device, as dm-linear does, and
+//! counts it (reference: `docs/admin-guide/device-mapper/dmp.rst`).
 
 use crate::{
-    device_mapper::{
-        Args, Bio, BioOp, CtrError, DevT, Device, DeviceId, DeviceVisitor, Emitter, Features,
-        IoctlAccess, MapResult, MappedDevice, MessageError, NewTarget, Operations, StatusKind,
-        Target,
+    dmp_counts::Source,
+    dmp_format::write_info,
+    dmp_registry::{Attachment, Registry},
+    dmp_request::{classify, IoClass, Outcome, Request},
+    dmp_sysfs::TotalFiles,
+    dmp_total::Total,
+    kernel_staging::{
+        clock::InlineMonotonic,
+        device_mapper::{
+            Args, Bio, BlkStatus, Device, DeviceId, DeviceVisitor, Emitter, Feature, Features,
+            IoctlAccess, MapResult, NewTarget, Operations, StatusKind, Target, TargetError,
+        },
+        sysfs::{Dir, Parent},
     },
-    dmp_stats::{IoClass, Request, Snapshot, Stats, Total},
-    dmp_sysfs::{DeviceFiles, NoFiles, TotalFiles},
-    sysfs::{Dir, Parent},
 };
 use core::fmt::Write;
-use kernel::{
-    new_mutex,
-    prelude::*,
-    str::CString,
-    sync::{Arc, Mutex},
-};
-#[cfg(not(dmp_no_completion))]
-use {
-    crate::{device_mapper::BlkStatus, dmp_stats::Outcome},
-    kernel::time::Instant,
-};
+use kernel::{prelude::*, sync::Arc, time::Instant};
 
 /// The parsed table arguments.
 #[derive(Debug, PartialEq, Eq)]
@@ -69,56 +61,19 @@ pub(crate) fn parse_sector(s: &[u8]) -> Option<u64> {
     })
 }
 
-/// What a bio counts as, or `None` for operations dmp forwards without counting.
-pub(crate) fn classify(op: BioOp, bytes: u32) -> Option<IoClass> {
-    match op {
-        BioOp::Read => Some(IoClass::Read),
-        BioOp::Write if bytes == 0 => Some(IoClass::Flush),
-        BioOp::Write => Some(IoClass::Write),
-        BioOp::Discard | BioOp::SecureErase => Some(IoClass::Discard),
-        BioOp::WriteZeroes => Some(IoClass::WriteZeroes),
-        BioOp::Other => None,
-    }
-}
-
-/// Writes the INFO status: nine counters in a fixed order (see README.md).
-pub(crate) fn write_info(out: &mut impl Write, s: &Snapshot) -> core::fmt::Result {
-    write!(
-        out,
-        "{} {} {} {} {} {} {} {} {}",
-        s.reqs(IoClass::Read),
-        s.bytes(IoClass::Read),
-        s.reqs(IoClass::Write),
-        s.bytes(IoClass::Write),
-        s.reqs(IoClass::Flush),
-        s.reqs(IoClass::Discard),
-        s.bytes(IoClass::Discard),
-        s.reqs(IoClass::WriteZeroes),
-        s.bytes(IoClass::WriteZeroes),
-    )
-}
-
 /// State shared by all dmp targets: the devices and their statistics.
 pub(crate) struct Shared {
     registry: Arc<Registry>,
-    // Dropped last: the directories above live inside it.
+    // Dropped last: the directories of the registry live inside it.
     _root: Dir<TotalFiles>,
 }
 
 impl Shared {
-    /// Creates `/sys/kernel/dmp` and `/sys/kernel/dmp/devices`.
+    /// Creates `/sys/kernel/dmp` and the directories below it.
     fn new() -> Result<Self> {
         let total = Total::new()?;
         let root = Dir::new(c"dmp", Parent::kernel(), TotalFiles::new(total.clone()))?;
-        let devices_dir = Dir::new(c"devices", root.as_parent(), NoFiles)?;
-        let registry = Arc::pin_init(
-            pin_init!(Registry {
-                devices <- new_mutex!(KVec::new()),
-                total,
-                dir: devices_dir,
-            }),
-            GFP_KERNEL,
-        )?;
+        let registry = Registry::new(total, root.as_parent())?;
         Ok(Self {
             registry,
             _root: root,
@@ -126,187 +81,46 @@ impl Shared {
     }
 }
 
-/// The statistics of each mapped device with a dmp target, kept across table reloads.
-///
-/// A device's directory is named after the device. Device-mapper tells no target about
-/// `dmsetup rename`, so a directory can hold a stale name: the next table load of its
-/// device renames it, and a device that takes over the name moves a stale holder aside
-/// (to its `dm-N` name) first. Presentation never fails a table load.
-#[pin_data]
-pub(crate) struct Registry {
-    #[pin]
-    devices: Mutex<KVec<Entry>>,
-    /// The module-wide statistics: every entry's, and those of entries gone.
-    total: Arc<Total>,
-    dir: Dir<NoFiles>,
-}
-
-struct Entry {
-    dev: DevT,
-    /// How many live dmp targets (in any table of the device) use it.
-    users: usize,
-    stats: Arc<Stats>,
-    /// The device's directory, if sysfs could make one.
-    dir: Option<Dir<DeviceFiles>>,
-}
-
-impl Entry {
-    fn dir_name(&self) -> Option<&CStr> {
-        self.dir.as_ref().map(Dir::name)
-    }
-}
-
-impl Registry {
-    /// Takes a reference to the statistics of `md`, creating them on first use, and shows
-    /// them under the device's current name.
-    fn attach(self: &Arc<Self>, md: &MappedDevice<'_>) -> Result<DeviceStats, CtrError> {
-        let dev = md.dev();
-        // Read before taking the lock: device-mapper may call `detach` with its name lock
-        // held.
-        let name = md.name();
-        let mut devices = self.devices.lock();
-        let i = match devices.iter().position(|e| e.dev == dev) {
-            Some(i) => i,
-            None => {
-                let nomem = |e| CtrError::new(c"Cannot allocate memory", e);
-                let stats = Stats::new().map_err(nomem)?;
-                devices.reserve(1, GFP_KERNEL).map_err(|_| nomem(ENOMEM))?;
-                self.total.add(&stats).map_err(nomem)?;
-                let entry = Entry {
-                    dev,
-                    users: 0,
-                    stats,
-                    dir: None,
-                };
-                // Cannot fail: there is room for it.
-                devices.push(entry, GFP_KERNEL).map_err(|_| nomem(ENOMEM))?;
-                devices.len() - 1
-            }
-        };
-        devices[i].users += 1;
-        if let Ok(name) = &name {
-            self.present(&mut devices, i, name.as_c_str());
-        }
-        if devices[i].dir.is_none() {
-            // No name, or sysfs refused it: the stable `dm-N` name instead.
-            self.present_aside(&mut devices, i);
-        }
-        Ok(DeviceStats {
-            registry: self.clone(),
-            dev,
-            stats: devices[i].stats.clone(),
-        })
-    }
-
-    /// Shows entry `i` as `name`, moving a stale holder of the name aside.
-    fn present(&self, devices: &mut [Entry], i: usize, name: &CStr) {
-        if devices[i].dir_name() == Some(name) {
-            return;
-        }
-        // Names are unique among live devices: another holder of `name` is stale.
-        if let Some(j) = devices.iter().position(|e| e.dir_name() == Some(name)) {
-            self.present_aside(devices, j);
-        }
-        let entry = &mut devices[i];
-        match &mut entry.dir {
-            // On failure the directory keeps its old name.
-            Some(dir) => {
-                let _ = dir.rename(name);
-            }
-            None => {
-                let files = DeviceFiles::new(entry.stats.clone(), entry.dev);
-                entry.dir = Dir::new(name, self.dir.as_parent(), files).ok();
-            }
-        }
-    }
-
-    /// Shows entry `i` under a name no device can claim from it: `dm-N`, or `dm-N~K` if a
-    /// device is named `dm-N`.
-    fn present_aside(&self, devices: &mut [Entry], i: usize) {
-        let minor = devices[i].dev.minor;
-        for k in 0..devices.len() + 1 {
-            let name = if k == 0 {
-                CString::try_from_fmt(fmt!("dm-{minor}"))
-            } else {
-                CString::try_from_fmt(fmt!("dm-{minor}~{k}"))
-            };
-            let Ok(name) = name else { return };
-            let taken = devices
-                .iter()
-                .enumerate()
-                .any(|(j, e)| j != i && e.dir_name() == Some(&name));
-            if taken {
-                continue;
-            }
-            let entry = &mut devices[i];
-            match &mut entry.dir {
-                Some(dir) if dir.name() == &*name => {}
-                Some(dir) => {
-                    let _ = dir.rename(&name);
-                }
-                None => {
-                    let files = DeviceFiles::new(entry.stats.clone(), entry.dev);
-                    entry.dir = Dir::new(&name, self.dir.as_parent(), files).ok();
-                }
-            }
-            return;
-        }
-    }
-
-    fn detach(&self, dev: DevT) {
-        let mut devices = self.devices.lock();
-        if let Some(i) = devices.iter().position(|e| e.dev == dev) {
-            devices[i].users -= 1;
-            if devices[i].users == 0 {
-                // The device's last target is gone: its statistics can change no more.
-                self.total.retire(&devices[i].stats);
-                // Removes the directory; waits for readers of its files.
-                drop(devices.remove(i));
-            }
-        }
-    }
-}
-
-/// One target's reference to its device's statistics.
-struct DeviceStats {
-    registry: Arc<Registry>,
-    dev: DevT,
-    stats: Arc<Stats>,
-}
-
-impl Drop for DeviceStats {
-    fn drop(&mut self) {
-        self.registry.detach(self.dev);
-    }
-}
-
-/// The clock that times requests: `CLOCK_MONOTONIC` (or, in the benchmark's `dmp-noclock`
-/// and `dmp-hook` builds, none).
-#[cfg(not(dmp_no_clock))]
-type Clock = crate::clock::InlineMonotonic;
-#[cfg(dmp_no_clock)]
-type Clock = crate::clock::FrozenClock;
-
 /// What dmp keeps for a bio from `map` to `end_io`: the request to count and when it was
 /// mapped, if it is counted.
 #[derive(Clone, Copy, Default)]
-pub(crate) struct PerIo(#[cfg(not(dmp_no_completion))] Option<(Request, Instant<Clock>)>);
+pub(crate) struct PerIo(Option<(Request, Instant<InlineMonotonic>)>);
 
 /// One dmp target.
 pub(crate) struct DmpTarget {
     dev: DeviceId,
     offset: u64,
-    device: DeviceStats,
+    device: Attachment,
+}
+
+impl DmpTarget {
+    /// What `bio` counts as, if it is counted here.
+    #[inline(always)]
+    fn request(&self, bio: &Bio) -> Option<Request> {
+        let class = classify(bio.op(), bio.size())?;
+        if class == IoClass::Flush && !self.device.counts_flushes() {
+            return None;
+        }
+        Some(Request {
+            class,
+            bytes: bio.size(),
+            fua: bio.is_fua(),
+            preflush: bio.is_preflush(),
+            polled: bio.is_polled(),
+        })
+    }
 }
 
 #[vtable]
 impl Operations for DmpTarget {
     const NAME: &'static CStr = c"dmp";
-    const VERSION: [u32; 3] = [1, 2, 0];
-    const FEATURES: Features = Features::NOWAIT
-        .with(Features::PASSES_INTEGRITY)
-        .with(Features::PASSES_CRYPTO)
-        .with(Features::ATOMIC_WRITES);
+    const VERSION: [u32; 3] = [2, 0, 0];
+    const FEATURES: Features = Features::of(&[
+        Feature::Nowait,
+        Feature::PassesIntegrity,
+        Feature::PassesCrypto,
+        Feature::AtomicWrites,
+    ]);
 
     type Shared = Shared;
     type PerIo = PerIo;
@@ -315,15 +129,27 @@ impl Operations for DmpTarget {
         Shared::new()
     }
 
-    fn ctr(shared: &Shared, target: &mut NewTarget<'_>, args: &Args<'_>) -> Result<Self, CtrError> {
-        let parsed = parse_table(args.iter()).map_err(|msg| CtrError::new(msg, EINVAL))?;
+    /// Table line: `<dev_path> [<offset>]`, where `offset` is the first sector used on the
+    /// underlying device (default 0).
+    fn ctr(
+        shared: &Shared,
+        target: &mut NewTarget<'_>,
+        args: &Args<'_>,
+    ) -> Result<Self, TargetError> {
+        let parsed = parse_table(args.iter()).map_err(|msg| TargetError::new(msg, EINVAL))?;
         let dev = target
             .get_device(parsed.path)
-            .map_err(|e| CtrError::new(c"Device lookup failed", e))?;
-        let device = shared.registry.attach(&target.mapped_device())?;
-        // Flushes, discards, secure erases and write-zeroes all go through `map`, where
-        // they are counted and forwarded (flushes do not bypass the target).
-        target.set_num_bios(1, 1, 1, 1);
+            .map_err(|e| TargetError::new(c"Device lookup failed", e))?;
+        let under = target
+            .device(dev)
+            .map(Device::dev)
+            .ok_or(TargetError::new(c"Device lookup failed", ENODEV))?;
+        let md = target.mapped_device().dev();
+        let device = shared.registry.attach(md, target.table(), under)?;
+        // Flushes, discards, secure erases and write-zeroes all go through `map`, where they
+        // are counted and forwarded; flushes do not bypass the target.
+        let flushes = u32::from(device.forwards_flushes());
+        target.set_num_bios(flushes, 1, 1, 1);
         Ok(Self {
             dev,
             offset: parsed.offset,
@@ -336,47 +162,26 @@ impl Operations for DmpTarget {
         let Some(dev) = target.device(self.dev) else {
             return MapResult::Kill;
         };
-        #[cfg(not(dmp_no_accounting))]
-        if let Some(class) = classify(bio.op(), bio.size()) {
-            let req = Request {
-                class,
-                bytes: bio.size(),
-                fua: bio.is_fua(),
-                preflush: bio.is_preflush(),
-            };
-            // Counted when it completes (`end_io`); until then it is in flight.
-            #[cfg(not(dmp_no_completion))]
-            {
-                #[cfg(not(dmp_hook_only))]
-                self.device.stats.started();
-                *io = PerIo(Some((req, Instant::now())));
-            }
-            #[cfg(dmp_no_completion)]
-            self.device.stats.mapped_only(req);
+        if let Some(req) = self.request(bio) {
+            // Counted when it completes; until then it is in flight.
+            self.device.stats().started();
+            *io = PerIo(Some((req, Instant::now())));
         }
-        #[cfg(dmp_no_completion)]
-        let _ = io;
         bio.set_dev(dev);
         bio.set_sector(self.offset.wrapping_add(target.offset_of(bio.sector())));
         MapResult::Remapped
     }
 
-    #[cfg(not(dmp_no_completion))]
     #[inline]
     fn end_io(&self, _target: &Target<'_>, _bio: &Bio, io: &mut PerIo, status: BlkStatus) {
         let Some((req, start)) = io.0 else {
             return;
         };
         let latency_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
-        let outcome = match status.to_error() {
-            None => Outcome::Ok,
-            Some(e) if e == EIO => Outcome::IoError,
-            Some(_) => Outcome::OtherError,
-        };
-        #[cfg(not(dmp_hook_only))]
-        self.device.stats.completed(req, latency_ns, outcome);
-        #[cfg(dmp_hook_only)]
-        let _ = (req, latency_ns, outcome);
+        match Outcome::of(&req, status.to_error()) {
+            Outcome::Retried => self.device.stats().retried(),
+            outcome => self.device.stats().completed(req, latency_ns, outcome),
+        }
     }
 
     fn status(&self, target: &Target<'_>, kind: StatusKind, out: &mut Emitter<'_>) {
@@ -385,9 +190,7 @@ impl Operations for DmpTarget {
         };
         match kind {
             StatusKind::Info => {
-                if let Ok(s) = self.device.stats.read() {
-                    let _ = write_info(out, &s);
-                }
+                let _ = self.device.stats().with_snapshot(|s| write_info(out, s));
             }
             StatusKind::Table => {
                 out.write_bytes(dev.name().to_bytes());
@@ -402,19 +205,18 @@ impl Operations for DmpTarget {
         }
     }
 
-    fn message(&self, _target: &Target<'_>, args: &Args<'_>) -> Result<(), MessageError> {
+    fn message(&self, _target: &Target<'_>, args: &Args<'_>) -> Result<(), TargetError> {
         let mut it = args.iter();
         match (it.next().map(CStr::to_bytes), it.next()) {
-            (Some(b"reset"), None) => self
-                .device
-                .stats
-                .reset()
-                .map_err(|e| MessageError::new(c"cannot allocate memory for the reset", e)),
-            (Some(b"reset"), Some(_)) => Err(MessageError::new(
+            (Some(b"reset"), None) => {
+                self.device.stats().reset();
+                Ok(())
+            }
+            (Some(b"reset"), Some(_)) => Err(TargetError::new(
                 c"the reset message takes no arguments",
                 EINVAL,
             )),
-            _ => Err(MessageError::new(
+            _ => Err(TargetError::new(
                 c"unknown message; the only message is \"reset\"",
                 EINVAL,
             )),
@@ -510,49 +312,5 @@ mod tests {
         assert_eq!(parse_sector(b"18446744073709551616"), None);
         assert_eq!(parse_sector(b""), None);
         assert_eq!(parse_sector(b"\xff"), None);
-    }
-
-    #[test]
-    fn classification_is_exact() {
-        assert_eq!(classify(BioOp::Read, 4096), Some(IoClass::Read));
-        assert_eq!(classify(BioOp::Read, 0), Some(IoClass::Read));
-        assert_eq!(classify(BioOp::Write, 512), Some(IoClass::Write));
-        assert_eq!(classify(BioOp::Write, 0), Some(IoClass::Flush));
-        assert_eq!(classify(BioOp::Discard, 1 << 20), Some(IoClass::Discard));
-        assert_eq!(classify(BioOp::SecureErase, 4096), Some(IoClass::Discard));
-        assert_eq!(
-            classify(BioOp::WriteZeroes, 4096),
-            Some(IoClass::WriteZeroes)
-        );
-        assert_eq!(classify(BioOp::Other, 4096), None);
-    }
-
-    #[test]
-    fn info_status_has_nine_fields_in_order() -> Result {
-        let s = Stats::new()?;
-        s.count_one(IoClass::Read, 4096, false, false);
-        s.count_one(IoClass::Write, 512, false, false);
-        s.count_one(IoClass::Write, 1024, true, false);
-        s.count_one(IoClass::Flush, 0, false, true);
-        s.count_one(IoClass::Discard, 8192, false, false);
-        s.count_one(IoClass::WriteZeroes, 65536, false, false);
-        let mut buf = [0u8; 128];
-        let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
-        assert!(write_info(&mut out, &s.read()?).is_ok());
-        assert_eq!(out.as_bytes(), b"1 4096 2 1536 1 1 8192 1 65536");
-        Ok(())
-    }
-
-    #[test]
-    fn info_status_truncates_into_a_small_buffer() -> Result {
-        let s = Stats::new()?;
-        s.count_one(IoClass::Read, 4096, false, false);
-        let mut buf = [b'x'; 6];
-        let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
-        // Truncation is not an error for the writer: device-mapper retries with more room.
-        assert!(write_info(&mut out, &s.read()?).is_ok());
-        assert_eq!(out.as_bytes(), b"1 409");
-        assert_eq!(&buf, b"1 409\0");
-        Ok(())
     }
 }

@@ -6,27 +6,40 @@ use super::{
     device::{Devices, MappedDevice},
     Device, DeviceId,
 };
-use crate::bindings as c;
+use crate::kernel_staging::bindings as c;
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{error::Error, prelude::*, str::CStrExt};
 
-/// Target features (`DM_TARGET_*`).
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Features(u64);
+kernel::impl_flags!(
+    /// A target type's features (`DM_TARGET_*`).
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub(crate) struct Features(u64);
+
+    /// One target type feature.
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub(crate) enum Feature {
+        /// The target passes integrity data through (`DM_TARGET_PASSES_INTEGRITY`).
+        PassesIntegrity = c::DM_TARGET_PASSES_INTEGRITY as u64,
+        /// The target supports `REQ_NOWAIT` bios (`DM_TARGET_NOWAIT`).
+        Nowait = c::DM_TARGET_NOWAIT as u64,
+        /// The target passes inline-encryption contexts through (`DM_TARGET_PASSES_CRYPTO`).
+        PassesCrypto = c::DM_TARGET_PASSES_CRYPTO as u64,
+        /// The target supports atomic writes (`DM_TARGET_ATOMIC_WRITES`).
+        AtomicWrites = c::DM_TARGET_ATOMIC_WRITES as u64,
+    }
+);
 
 impl Features {
-    /// The target passes integrity data through.
-    pub(crate) const PASSES_INTEGRITY: Self = Self(c::DM_TARGET_PASSES_INTEGRITY as u64);
-    /// The target supports `REQ_NOWAIT` bios.
-    pub(crate) const NOWAIT: Self = Self(c::DM_TARGET_NOWAIT as u64);
-    /// The target passes inline-encryption contexts through.
-    pub(crate) const PASSES_CRYPTO: Self = Self(c::DM_TARGET_PASSES_CRYPTO as u64);
-    /// The target supports atomic writes.
-    pub(crate) const ATOMIC_WRITES: Self = Self(c::DM_TARGET_ATOMIC_WRITES as u64);
-
-    /// The features of both.
-    pub(crate) const fn with(self, other: Self) -> Self {
-        Self(self.0 | other.0)
+    /// The features in `features`, for a `const` (the operators `impl_flags!` gives are not
+    /// `const`).
+    pub(crate) const fn of(features: &[Feature]) -> Self {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < features.len() {
+            bits |= features[i] as u64;
+            i += 1;
+        }
+        Self(bits)
     }
 
     pub(super) const fn bits(self) -> u64 {
@@ -34,18 +47,25 @@ impl Features {
     }
 }
 
-/// A constructor failure: the message device-mapper reports (`ti->error`) and the errno.
-pub(crate) struct CtrError {
+/// A refused constructor or message: a short sentence saying what is wrong, for the user,
+/// and the errno. A constructor's goes to `ti->error` (device-mapper logs it with the
+/// table); a message's is logged with the device's name.
+pub(crate) struct TargetError {
     pub(super) msg: &'static CStr,
     pub(super) err: Error,
 }
 
-impl CtrError {
-    /// A failure reported to the user as `msg`, a short sentence saying what is wrong.
+impl TargetError {
+    /// A refusal explained by `msg`.
     pub(crate) fn new(msg: &'static CStr, err: Error) -> Self {
         Self { msg, err }
     }
 }
+
+/// Which table a target belongs to, as an identity: equal for the targets of one table while
+/// it exists (a later table may reuse the value once this one is destroyed).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct TableId(usize);
 
 /// The arguments of a table line or a message.
 ///
@@ -203,6 +223,11 @@ impl<'a> NewTarget<'a> {
         unsafe { self.devices.get(path) }
     }
 
+    /// The device `id` that this constructor opened, or `None` if it opened no such device.
+    pub(crate) fn device(&self, id: DeviceId) -> Option<&Device> {
+        self.devices.device(id)
+    }
+
     /// Sets how many copies of flush, discard, secure erase and write-zeroes bios the
     /// target receives (0: it does not support them).
     pub(crate) fn set_num_bios(
@@ -220,6 +245,13 @@ impl<'a> NewTarget<'a> {
             (*ti).num_secure_erase_bios = secure_erase;
             (*ti).num_write_zeroes_bios = zeroes;
         }
+    }
+
+    /// The table this target is being added to.
+    pub(crate) fn table(&self) -> TableId {
+        // SAFETY: Per the invariants `ti` is live; its table is set before the constructor
+        // runs and never changes.
+        TableId(unsafe { (*self.ti.as_ptr()).table }.addr())
     }
 
     /// The mapped device whose table will hold this target.

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C helpers for the static inline functions dmp's abstractions need, which bindgen cannot
- * expose: the kernel crate's rust/helpers/ does the same for its own. Each is a plain call
- * of the C original, so it cannot drift from it.
+ * C helpers for the static inline functions that the kernel_staging abstractions need and
+ * bindgen cannot expose. Upstream they would go into rust/helpers/ (bio.c, irq.c) as
+ * rust_helper_*; mainline has neither helper yet. Each is a plain call of the C original,
+ * so it cannot drift from it.
  */
 
 #include <linux/bio.h>
 #include <linux/irqflags.h>
 #include <linux/smp.h>
-#include "dmp_helpers.h"
+#include "helpers.h"
 
 void dmp_helper_bio_set_dev(struct bio *bio, struct block_device *bdev)
 {

@@ -5,7 +5,7 @@
 //! C header: [`include/linux/blk_types.h`](srctree/include/linux/blk_types.h)
 
 use super::Device;
-use crate::bindings as c;
+use crate::kernel_staging::bindings as c;
 use kernel::{bindings as k, types::Opaque};
 
 /// The operation of a bio, compared exactly (`bio_op`), never by bit tests.
@@ -80,6 +80,14 @@ impl Bio {
     #[inline]
     pub(crate) fn is_preflush(&self) -> bool {
         self.has_flag(k::req_flag_bits___REQ_PREFLUSH)
+    }
+
+    /// Whether the bio has `REQ_POLLED`: its submitter polls for its completion. See
+    /// [`Operations::end_io`](super::Operations::end_io) for what device-mapper does when a
+    /// polled bio meets `EAGAIN`.
+    #[inline]
+    pub(crate) fn is_polled(&self) -> bool {
+        self.has_flag(k::req_flag_bits___REQ_POLLED)
     }
 
     /// The number of bytes the bio covers (`bi_iter.bi_size`).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The C helpers of dmp_helpers.c (see there). */
-#ifndef DMP_HELPERS_H
-#define DMP_HELPERS_H
+/* The C helpers of helpers.c (see there). */
+#ifndef DMP_KERNEL_STAGING_HELPERS_H
+#define DMP_KERNEL_STAGING_HELPERS_H
 
 struct bio;
 struct block_device;

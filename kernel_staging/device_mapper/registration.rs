@@ -3,7 +3,7 @@
 //! Registering a target type for the life of its module.
 
 use super::{operations::OperationsVTable, Operations};
-use crate::bindings as c;
+use crate::kernel_staging::bindings as c;
 use core::ptr::NonNull;
 use kernel::{error::to_result, prelude::*, types::Opaque, ThisModule};
 
@@ -102,7 +102,7 @@ impl<T: Operations> kernel::InPlaceModule for Module<T> {
 #[macro_export]
 macro_rules! module_dm_target {
     (type: $type:ty, $($f:tt)*) => {
-        type DmTargetModule = $crate::device_mapper::Module<$type>;
+        type DmTargetModule = $crate::kernel_staging::device_mapper::Module<$type>;
 
         ::kernel::prelude::module! {
             type: DmTargetModule,

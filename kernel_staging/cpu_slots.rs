@@ -1,23 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-CPU values with interrupt-free local access.
+//! One value per possible CPU, in ordinary memory, with interrupt-free local access.
 //!
 //! C header: [`include/linux/irqflags.h`](srctree/include/linux/irqflags.h)
 //!
-//! A [`PerCpu<T>`] holds one `T` per possible CPU, each on its own cache lines, so that
-//! CPUs updating their own values never share a cache line. [`PerCpu::with_local`] runs a
+//! A [`CpuSlots<T>`] holds one `T` per possible CPU, each on its own cache lines, so that
+//! CPUs updating their own values never share a cache line. [`CpuSlots::with_local`] runs a
 //! closure on the current CPU's value with interrupts off, as `dm-stats` would need for
 //! "strict correctness": the closure cannot be preempted, migrated or interrupted halfway,
-//! so on each CPU at most one `with_local` call of a given `PerCpu` runs at a time, from
+//! so on each CPU at most one `with_local` call of a given `CpuSlots` runs at a time, from
 //! task, softirq or hardirq context alike. Readers on other CPUs see the values through a
 //! [`LocalSeq`] and [`LocalCounter`]s.
 //!
-//! Both are `core` atomics used only with relaxed loads and stores, release and acquire:
-//! on the I/O path they compile to plain instructions, as C's per-CPU counters and
-//! `seqcount_t` do. (The kernel crate's `Atomic` and barriers are out-of-line C helper calls
-//! in the kernels dmp builds for: dozens of calls per request, which the benchmark showed.)
+//! This is not the kernel's per-CPU API (`alloc_percpu`, `this_cpu_*`): the slots are one
+//! `KVVec` indexed by CPU id. Upstream it would be built on that API, in a per-CPU module of
+//! the `kernel` crate with a `local_irq_save` guard; mainline 7.2 has no per-CPU allocation
+//! abstraction and no interrupt-disabling guard (`local_irq_save` is a macro over paravirt
+//! ops, hence the C helper).
+//!
+//! Counters and sequence counts are `core` atomics used only with relaxed loads and stores,
+//! release and acquire, not `kernel::sync::atomic`: in the kernels dmp builds for, every
+//! operation of the kernel crate's `Atomic` and every barrier is an out-of-line call of a C
+//! helper (gcc-built kernels do not inline Rust helpers), dozens of calls per request, which
+//! the benchmark showed; these compile to plain instructions, as C's per-CPU counters and
+//! `seqcount_t` do.
 
-use crate::bindings as c;
+use super::bindings as c;
 use core::{
     marker::PhantomData,
     sync::atomic::{fence, AtomicU32, AtomicU64, Ordering},
@@ -80,11 +88,11 @@ struct CacheAligned<T>(T);
 /// # Invariants
 ///
 /// `slots` has `nr_cpu_ids` elements, at least one.
-pub(crate) struct PerCpu<T> {
+pub(crate) struct CpuSlots<T> {
     slots: KVVec<CacheAligned<T>>,
 }
 
-impl<T> PerCpu<T> {
+impl<T> CpuSlots<T> {
     /// A value made by `init` for each possible CPU.
     pub(crate) fn new(init: impl Fn() -> T) -> Result<Self> {
         let n = (nr_cpu_ids() as usize).max(1);
@@ -97,7 +105,7 @@ impl<T> PerCpu<T> {
     }
 
     /// Runs `f` on the current CPU's value with interrupts off. No other `with_local` call
-    /// of this `PerCpu` uses that value until `f` returns. Not for NMI context.
+    /// of this `CpuSlots` uses that value until `f` returns. Not for NMI context.
     #[inline(always)]
     pub(crate) fn with_local<R>(&self, f: impl FnOnce(&T) -> R) -> R {
         let irq = LocalIrqDisabled::new();
@@ -112,7 +120,7 @@ impl<T> PerCpu<T> {
     /// The value of the CPU the task runs on now, for updates that are correct on any
     /// CPU's value, such as atomic additions: nothing keeps the task there, so by the time
     /// it uses the value it may run elsewhere (then that one update shares a cache line with
-    /// another CPU). Cheaper than [`PerCpu::with_local`], which switches interrupts off and on.
+    /// another CPU). Cheaper than [`CpuSlots::with_local`], which switches interrupts off and on.
     #[inline(always)]
     pub(crate) fn local_unpinned(&self) -> &T {
         let cpu = CpuId::current().as_u32() as usize;
@@ -127,8 +135,8 @@ impl<T> PerCpu<T> {
     }
 }
 
-/// A counter in one CPU's value of a [`PerCpu`]: only that CPU adds to it, inside
-/// [`PerCpu::with_local`] (so never two at once); any CPU reads it.
+/// A counter in one CPU's value of a [`CpuSlots`]: only that CPU adds to it, inside
+/// [`CpuSlots::with_local`] (so never two at once); any CPU reads it.
 #[repr(transparent)]
 pub(crate) struct LocalCounter(AtomicU64);
 
@@ -139,7 +147,7 @@ impl LocalCounter {
     }
 
     /// Adds `n`, modulo 2^64. Only the counter's CPU calls it, inside
-    /// [`PerCpu::with_local`]: it is a load and a store (`WRITE_ONCE`), not an atomic
+    /// [`CpuSlots::with_local`]: it is a load and a store (`WRITE_ONCE`), not an atomic
     /// read-modify-write, which a concurrent writer would break.
     #[inline(always)]
     pub(crate) fn add(&self, n: u64) {
@@ -156,7 +164,7 @@ impl LocalCounter {
     }
 }
 
-/// The sequence count of one CPU's value of a [`PerCpu`] (as `seqcount_t`): odd while that
+/// The sequence count of one CPU's value of a [`CpuSlots`] (as `seqcount_t`): odd while that
 /// CPU updates the value, so that readers on other CPUs can take a consistent copy.
 pub(crate) struct LocalSeq(AtomicU32);
 
@@ -167,7 +175,7 @@ impl LocalSeq {
     }
 
     /// Runs `update` as one write section. Only the value's CPU calls it, inside
-    /// [`PerCpu::with_local`], which cannot be preempted or interrupted: so readers wait for
+    /// [`CpuSlots::with_local`], which cannot be preempted or interrupted: so readers wait for
     /// a write section only while it runs.
     #[inline(always)]
     pub(crate) fn write<R>(&self, update: impl FnOnce() -> R) -> R {
@@ -213,7 +221,7 @@ mod tests {
 
     #[test]
     fn one_value_per_cpu_on_its_own_cache_line() -> Result {
-        let p = PerCpu::new(|| Atomic::<u64>::new(0))?;
+        let p = CpuSlots::new(|| Atomic::<u64>::new(0))?;
         assert_eq!(p.iter().count(), nr_cpu_ids() as usize);
         let addrs: KVec<usize> = {
             let mut v = KVec::new();
@@ -231,7 +239,7 @@ mod tests {
 
     #[test]
     fn local_is_the_current_cpu() -> Result {
-        let p = PerCpu::new(|| Atomic::<u64>::new(0))?;
+        let p = CpuSlots::new(|| Atomic::<u64>::new(0))?;
         let cpu = p.with_local(|x| {
             x.store(7, Relaxed);
             CpuId::current().as_u32() as usize
@@ -248,7 +256,7 @@ mod tests {
 
     #[test]
     fn counters_and_sequence_counts() -> Result {
-        let p = PerCpu::new(|| (LocalSeq::new(), LocalCounter::new(), LocalCounter::new()))?;
+        let p = CpuSlots::new(|| (LocalSeq::new(), LocalCounter::new(), LocalCounter::new()))?;
         for _ in 0..3 {
             p.with_local(|(seq, a, b)| {
                 seq.write(|| {

@@ -2,8 +2,10 @@
 
 //! Underlying devices of a target (`struct dm_dev`) and mapped devices
 //! (`struct mapped_device`).
+//!
+//! C header: [`include/linux/device-mapper.h`](srctree/include/linux/device-mapper.h)
 
-use crate::bindings as c;
+use crate::kernel_staging::bindings as c;
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{bindings as k, error::to_result, prelude::*, str::CStrExt, types::Opaque};
 
@@ -42,6 +44,13 @@ impl Device {
         // SAFETY: Per the invariants the device is held; `name` is a NUL-terminated array
         // that never changes while it is.
         unsafe { CStr::from_char_ptr((*self.raw()).name.as_ptr()) }
+    }
+
+    /// The device's number.
+    pub(crate) fn dev(&self) -> DevT {
+        // SAFETY: Per the invariants the device is held, so its block device is live; `bd_dev`
+        // never changes.
+        DevT::from_raw(unsafe { (*self.bdev()).bd_dev })
     }
 
     /// The size of the device in sectors (`bdev_nr_sectors`).
@@ -137,6 +146,13 @@ impl DevT {
     fn raw(self) -> k::dev_t {
         (self.major << k::MINORBITS) | self.minor
     }
+
+    fn from_raw(dev: k::dev_t) -> Self {
+        Self {
+            major: dev >> k::MINORBITS,
+            minor: dev & ((1 << k::MINORBITS) - 1),
+        }
+    }
 }
 
 /// The mapped device (`struct mapped_device`) a target belongs to.
@@ -227,6 +243,7 @@ impl Drop for MappedDeviceRef {
 }
 
 /// The name of a mapped device.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct DeviceName([u8; c::DM_NAME_LEN as usize]);
 
 impl DeviceName {

@@ -4,10 +4,13 @@
 //!
 //! C header: [`include/linux/timekeeping.h`](srctree/include/linux/timekeeping.h)
 //!
-//! [`kernel::time::Monotonic`] reads `ktime_get()` from a function of the kernel crate that is
-//! not `#[inline]`, so in a module each [`Instant::now`](kernel::time::Instant::now) is a
-//! call into a call. [`InlineMonotonic`] is the same clock, `CLOCK_MONOTONIC` read by
-//! `ktime_get()`, called directly: one call less per clock read on the I/O path.
+//! Upstream this file would not exist: it is a workaround for one missing `#[inline]`.
+//! [`kernel::time::Monotonic`]'s `ClockSource::ktime_get` in `rust/kernel/time.rs` is not
+//! `#[inline]`, so in a module each [`Instant::now`](kernel::time::Instant::now) is a call
+//! of the kernel crate's function, which calls `ktime_get()`. [`InlineMonotonic`] is the same
+//! clock, `CLOCK_MONOTONIC` read by `ktime_get()`, called directly: one call less per clock
+//! read on the I/O path. With `#[inline]` on `Monotonic::ktime_get` upstream, dmp would use
+//! `Monotonic` and drop this file.
 
 use kernel::{bindings, prelude::*, time::ClockSource};
 
@@ -21,25 +24,8 @@ unsafe impl ClockSource for InlineMonotonic {
 
     #[inline(always)]
     fn ktime_get() -> bindings::ktime_t {
-        // SAFETY: `ktime_get()` may be called in any context but NMI; device-mapper never
-        // maps or completes a bio in NMI context, and nothing else in dmp reads the clock.
+        // SAFETY: As for `Monotonic`: `ktime_get()` may be called in any context but NMI.
         unsafe { bindings::ktime_get() }
-    }
-}
-
-/// A clock that is never read: always 0, so every latency is 0 (the benchmark's
-/// `dmp-noclock` build, which measures what the two clock reads per request cost).
-#[cfg(dmp_no_clock)]
-pub(crate) struct FrozenClock;
-
-// SAFETY: 0 is in `0..=KTIME_MAX`.
-#[cfg(dmp_no_clock)]
-unsafe impl ClockSource for FrozenClock {
-    const ID: bindings::clockid_t = bindings::CLOCK_MONOTONIC as bindings::clockid_t;
-
-    #[inline(always)]
-    fn ktime_get() -> bindings::ktime_t {
-        0
     }
 }
 

@@ -4,6 +4,12 @@
 //!
 //! C header: [`include/linux/device-mapper.h`](srctree/include/linux/device-mapper.h)
 //!
+//! Upstream: `rust/kernel/device_mapper.rs` and `rust/kernel/device_mapper/`. Mainline 7.2
+//! has no device-mapper bindings at all (`rust/bindings/bindings_helper.h` does not include
+//! `linux/device-mapper.h`) and no `Bio` type; [`Bio`] here is the small part of a bio a
+//! target's `map` and `end_io` need, and would be built on a block-layer `Bio` once there
+//! is one.
+//!
 //! A target type implements [`Operations`] and is registered for the life of its module by
 //! [`module_dm_target!`](crate::module_dm_target). Device-mapper calls the constructor once
 //! per table line (a [`NewTarget`]); the value it returns is the target's private data,
@@ -22,8 +28,8 @@ mod status;
 mod target;
 
 pub(crate) use bio::{Bio, BioOp, BlkStatus};
-pub(crate) use device::{DevT, Device, DeviceId, DeviceName, MappedDevice, MappedDeviceRef};
-pub(crate) use operations::{DeviceVisitor, IoctlAccess, MapResult, MessageError, Operations};
+pub(crate) use device::{DevT, Device, DeviceId, DeviceName, MappedDeviceRef};
+pub(crate) use operations::{DeviceVisitor, IoctlAccess, MapResult, Operations};
 pub(crate) use registration::Module;
 pub(crate) use status::{Emitter, StatusKind};
-pub(crate) use target::{Args, CtrError, Features, NewTarget, Target};
+pub(crate) use target::{Args, Feature, Features, NewTarget, TableId, Target, TargetError};

@@ -5,10 +5,10 @@
 //! C header: [`include/linux/device-mapper.h`](srctree/include/linux/device-mapper.h)
 
 use super::{
-    device::Devices, registration::Registration, Args, Bio, BlkStatus, CtrError, Device,
-    DeviceName, Emitter, Features, NewTarget, StatusKind, Target,
+    device::Devices, registration::Registration, Args, Bio, BlkStatus, Device, DeviceName, Emitter,
+    Features, NewTarget, StatusKind, Target, TargetError,
 };
-use crate::bindings as c;
+use crate::kernel_staging::bindings as c;
 use core::{marker::PhantomData, ptr::NonNull};
 use kernel::{
     bindings as k,
@@ -33,19 +33,6 @@ impl MapResult {
             Self::Remapped => c::DM_MAPIO_REMAPPED,
             Self::Kill => c::DM_MAPIO_KILL,
         }) as c_int
-    }
-}
-
-/// A refused message: what is logged, and the errno returned to `dmsetup message`.
-pub(crate) struct MessageError {
-    msg: &'static CStr,
-    err: Error,
-}
-
-impl MessageError {
-    /// A refusal explained by `msg`.
-    pub(crate) fn new(msg: &'static CStr, err: Error) -> Self {
-        Self { msg, err }
     }
 }
 
@@ -89,7 +76,7 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
         shared: &Self::Shared,
         target: &mut NewTarget<'_>,
         args: &Args<'_>,
-    ) -> Result<Self, CtrError>;
+    ) -> Result<Self, TargetError>;
 
     /// Maps one bio. Runs concurrently on many CPUs, in process context (possibly with
     /// `REQ_NOWAIT` bios that must not sleep).
@@ -98,6 +85,11 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     /// Sees a remapped bio complete with `status`, which reaches the caller unchanged. Runs
     /// concurrently on many CPUs, in any context (often hard or soft interrupt): it must not
     /// sleep.
+    ///
+    /// One exception to "reaches the caller": if the bio was polled ([`Bio::is_polled`] when
+    /// it was mapped) and `status` is `EAGAIN`, device-mapper does not complete the original
+    /// bio but resubmits it, unpolled (`dm_handle_requeue`), so it is mapped again and its
+    /// caller sees only that second completion.
     fn end_io(&self, _target: &Target<'_>, _bio: &Bio, _io: &mut Self::PerIo, _status: BlkStatus) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -108,7 +100,7 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     }
 
     /// Handles `dmsetup message`.
-    fn message(&self, _target: &Target<'_>, _args: &Args<'_>) -> Result<(), MessageError> {
+    fn message(&self, _target: &Target<'_>, _args: &Args<'_>) -> Result<(), TargetError> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -284,7 +276,7 @@ impl<T: Operations> OperationsVTable<T> {
                 },
                 GFP_KERNEL,
             )
-            .map_err(|_| CtrError::new(c"Cannot allocate memory", ENOMEM))
+            .map_err(|_| TargetError::new(c"Cannot allocate memory", ENOMEM))
         });
         match result {
             Ok(data) => {
