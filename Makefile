@@ -66,13 +66,13 @@ lint:
 	@scripts/lint
 
 bench: all
-	@CPUS=$(CPUS) scripts/bench
+	@CPUS=$(CPUS) bench/bench
 
 bench-profile: all
-	@CPUS=$(CPUS) scripts/bench --profile $(WORKLOAD)
+	@CPUS=$(CPUS) bench/bench --profile $(WORKLOAD)
 
 bench-floor: all
-	@CPUS=$(CPUS) scripts/bench --floor
+	@CPUS=$(CPUS) bench/bench --floor
 
 deb:
 	@scripts/deb

@@ -19,7 +19,7 @@ SIZE_BOUNDS = " ".join(str(512 << i) for i in range(14)) + " +Inf"
 
 
 def make_device(root, d, name, minor, stat, lat_read=None, size_read=None):
-    p = os.path.join(root, "devices", d)
+    p = os.path.join(root, "block", d)
     os.makedirs(p, exist_ok=True)
     files = {"name": name, "kname": f"dm-{minor}", "dev": f"254:{minor}", "stat": stat}
     lat = lat_read or [0] * 27
@@ -36,11 +36,11 @@ def make_device(root, d, name, minor, stat, lat_read=None, size_read=None):
             f.write(v + ("" if v.endswith("\n") else "\n"))
 
 
-def stat_line(reads=0, rbytes=0, done=0, ioerr=0, lat=0, writes=0, in_flight=0):
-    v = [0] * 33
-    v[0:6] = [reads, rbytes, done, ioerr, 0, lat]
-    v[6] = writes
-    v[32] = in_flight
+def stat_line(reads=0, rbytes=0, ioerr=0, lat=0, writes=0, in_flight=0):
+    v = [0] * 28
+    v[0:5] = [reads, rbytes, ioerr, 0, lat]
+    v[5] = writes
+    v[27] = in_flight
     return " ".join(map(str, v))
 
 
@@ -94,10 +94,10 @@ class Devices(unittest.TestCase):
         self.tmp.cleanup()
 
     def test_rates_over_an_interval(self):
-        make_device(self.root, "a", "a", 1, stat_line(reads=10, rbytes=40960, done=10, lat=10_000_000))
+        make_device(self.root, "a", "a", 1, stat_line(reads=10, rbytes=40960, lat=10_000_000))
         old = dmpstat.sample_all(self.root, set(), 100.0)
         lat = [0] * 15 + [20] * 12  # 20 reads, all between 16.4 and 32.8 ms
-        make_device(self.root, "a", "a", 1, stat_line(reads=30, rbytes=122880, done=30,
+        make_device(self.root, "a", "a", 1, stat_line(reads=30, rbytes=122880,
                                                       lat=10_000_000 + 20 * 25_000_000),
                     lat_read=lat)
         new = dmpstat.sample_all(self.root, set(), 102.0)
@@ -121,7 +121,7 @@ class Devices(unittest.TestCase):
     def test_filter_and_vanishing_devices(self):
         make_device(self.root, "a", "a", 1, stat_line())
         make_device(self.root, "b", "b", 2, stat_line())
-        os.makedirs(os.path.join(self.root, "devices", "gone"))  # removed mid-read
+        os.makedirs(os.path.join(self.root, "block", "gone"))  # removed mid-read
         self.assertEqual(sorted(dmpstat.sample_all(self.root, set(), 0)), ["254:1", "254:2"])
         self.assertEqual(list(dmpstat.sample_all(self.root, {"b"}, 0)), ["254:2"])
         self.assertEqual(dmpstat.sample_all(os.path.join(self.root, "nope"), set(), 0), {})
@@ -129,13 +129,14 @@ class Devices(unittest.TestCase):
     def test_prometheus(self):
         lat = [0] * 10 + [5] * 17
         make_device(self.root, "a", 'we"ird', 3,
-                    stat_line(reads=5, rbytes=20480, done=5, ioerr=1, in_flight=1),
+                    stat_line(reads=5, rbytes=20480, ioerr=1, in_flight=1),
                     lat_read=lat, size_read=[0, 0, 0] + [5] * 12)
         text = dmpstat.prometheus(dmpstat.sample_all(self.root, set(), 0))
         lines = text.splitlines()
         self.assertIn("# TYPE dmp_requests_total counter", lines)
         self.assertIn("# TYPE dmp_latency_seconds histogram", lines)
         self.assertIn("# TYPE dmp_in_flight gauge", lines)
+        self.assertFalse(any("dmp_completed_total" in ln for ln in lines))
         lab = 'device="we\\"ird",dm="dm-3"'
         self.assertIn(f'dmp_requests_total{{{lab},op="read"}} 5', lines)
         self.assertIn(f'dmp_errors_total{{{lab},op="read",kind="io"}} 1', lines)
