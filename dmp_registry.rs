@@ -178,7 +178,9 @@ impl Registry {
         self.refresh_links(&mut entries);
     }
 
-    /// Brings every link in `devices/` up to date with the devices' current names.
+    /// Brings every link in `devices/` up to date with the devices' current names. Reading a
+    /// name under the registry's mutex is safe: `dm_copy_name_and_uuid` takes a mutex that
+    /// device-mapper never holds while it constructs or destroys targets.
     fn refresh_links(&self, entries: &mut KVec<Entry>) {
         // First every stale link goes, so that the names are free for their new owners.
         for e in entries.iter_mut() {

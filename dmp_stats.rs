@@ -13,7 +13,8 @@
 //!
 //! When a request is mapped, one atomic addition to the current CPU's `mapped` counter
 //! records it for the requests in flight (mapped minus completed), outside any write
-//! section: it is correct from whichever CPU it lands on. So a request costs one atomic
+//! section: it is correct from whichever CPU it lands on. (It is a `core` atomic rather than
+//! `kernel::sync::atomic`, for the reason `cpu_slots` gives: those are out-of-line calls.) So a request costs one atomic
 //! addition when it is mapped and one write section when it completes.
 //!
 //! A reset does not zero the counters; it records a snapshot as the baseline, under a mutex

@@ -193,6 +193,10 @@ impl MappedDevice<'_> {
     }
 }
 
+/// The current name of `md`. Takes `dm_hash_cells_mutex` and nothing else, and
+/// device-mapper never holds that mutex (or `_hash_lock`) across `dm_table_destroy` (7.2:
+/// `dev_remove`, `table_clear`, `do_resume` and `table_load` drop both first), so a caller
+/// may hold a lock that a target's destructor takes, or keep a sysfs file's removal waiting.
 fn name_of(md: NonNull<c::mapped_device>) -> Result<DeviceName> {
     let mut name = DeviceName([0; c::DM_NAME_LEN as usize]);
     // SAFETY: The callers hold `md` live; `name` has room for `DM_NAME_LEN` bytes, the
