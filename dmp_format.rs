@@ -113,7 +113,6 @@ mod tests {
     use crate::{
         dmp_buckets::latency_bucket, dmp_counts::Counts, kernel_staging::device_mapper::Emitter,
     };
-    use kernel::prelude::*;
 
     /// A small `fmt::Write` sink for formatting tests.
     struct Buf {

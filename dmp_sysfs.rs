@@ -235,7 +235,7 @@ mod tests {
 
     /// Shows file `name` of `files`' directory.
     fn show(files: &DeviceFiles, name: &CStr, buf: &mut [u8]) -> Result<usize> {
-        for file in DEVICE_STATS.iter().chain(&DEVICE_IDENTITY) {
+        for file in Iterator::chain(DEVICE_STATS.iter(), &DEVICE_IDENTITY) {
             if file.name() == name {
                 let mut page = Page::new(buf);
                 file.show_into(files, &mut page)?;
