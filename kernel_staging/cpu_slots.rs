@@ -214,7 +214,7 @@ impl LocalSeq {
     }
 }
 
-#[kunit_tests(dmp_percpu)]
+#[kunit_tests(dmp_cpu_slots)]
 mod tests {
     use super::*;
     use kernel::sync::atomic::{Atomic, Relaxed};

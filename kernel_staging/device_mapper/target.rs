@@ -260,3 +260,17 @@ impl<'a> NewTarget<'a> {
         unsafe { mapped_device_of(self.ti) }
     }
 }
+
+#[kunit_tests(dmp_device_mapper_target)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn features_are_the_c_bits() {
+        let f = Features::of(&[Feature::Nowait, Feature::AtomicWrites]);
+        let bits = u64::from(c::DM_TARGET_NOWAIT | c::DM_TARGET_ATOMIC_WRITES);
+        assert_eq!(f.bits(), bits);
+        assert!(f.contains(Feature::Nowait) && !f.contains(Feature::PassesCrypto));
+        assert_eq!(Features::of(&[]).bits(), 0);
+    }
+}
