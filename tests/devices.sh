@@ -1,10 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # Per-device statistics: their directories, renames, reloads, removal while read.
 
-STAT_FILES="read_reqs write_reqs total_reqs avg_read_size avg_write_size avg_size
-read_bytes write_bytes flush_reqs discard_reqs discard_bytes write_zeroes_reqs
-write_zeroes_bytes"
-
 # Two devices over the same ramdisk count apart; the global files are their sum.
 test_per_device_stats() {
 	dmsetup create p1 --table "0 2048 dmp /dev/ram0"

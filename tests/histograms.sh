@@ -1,11 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # The completion side: latency and size histograms, errors, in-flight, the snapshot files.
 
-# stat_of DEV FIELD: a field of devices/DEV/stat (1-based; class c = 0..4 of read, write,
-# flush, discard, write_zeroes has reqs 6c+1, bytes 6c+2, completed 6c+3, io_errors 6c+4,
-# other_errors 6c+5, latency_ns 6c+6; then 31 fua, 32 preflush, 33 in_flight).
-stat_of() { awk -v f="$2" '{ print $f }' "/sys/kernel/dmp/devices/$1/stat"; }
-
 # hist_of DEV FILE CLASS K: cumulative bucket K (0-based) of CLASS in a histogram file;
 # K = -1 is the count, -2 the sum.
 hist_of() {

@@ -17,20 +17,32 @@ expect_fail() {
 	if "$@" >/dev/null 2>&1; then fail "$what: '$*' succeeded"; fi
 }
 
+# The single-value statistics files, in /sys/kernel/dmp and in each device's directory.
+STAT_FILES="read_reqs write_reqs total_reqs avg_read_size avg_write_size avg_size
+read_bytes write_bytes flush_reqs discard_reqs discard_bytes write_zeroes_reqs
+write_zeroes_bytes"
+
 # A statistics file of the module (dmp_stat NAME) or of a device (dmp_stat NAME DEV).
 dmp_stat() {
 	if [ $# -eq 2 ]; then cat "/sys/kernel/dmp/devices/$2/$1"; else cat "/sys/kernel/dmp/$1"; fi
 }
 
+# stat_of DEV FIELD: a field of devices/DEV/stat (1-based; class c = 0..4 of read, write,
+# flush, discard, write_zeroes has reqs 6c+1, bytes 6c+2, completed 6c+3, io_errors 6c+4,
+# other_errors 6c+5, latency_ns 6c+6; then 31 fua, 32 preflush, 33 in_flight).
+stat_of() { awk -v f="$2" '{ print $f }' "/sys/kernel/dmp/devices/$1/stat"; }
+
 # dm_stat DEV FIELD: a field of /sys/block/dm-N/stat (1 reads, 3 read sectors, 5 writes,
 # 7 write sectors, 12 discards, 14 discard sectors, 16 flushes).
-dm_stat() {
-	local minor
-	minor=$(dmsetup info -c --noheadings -o minor "$1")
-	awk -v f="$2" '{ print $f }' "/sys/block/dm-$minor/stat"
-}
+dm_stat() { awk -v f="$2" '{ print $f }' "/sys/block/dm-$(dm_minor "$1")/stat"; }
 
 dm_node() { echo "/dev/mapper/$1"; }
+
+# dm_minor NAME: the N of dm-N, the kernel's name of a device-mapper device
+dm_minor() { dmsetup info -c --noheadings -o minor "$1" | tr -d ' '; }
+
+# status_field NAME POS: field POS of the INFO part of `dmsetup status NAME` (first line)
+status_field() { dmsetup status "$1" | head -n1 | awk -v p="$2" '{ print $(3 + p) }'; }
 
 # O_DIRECT I/O of COUNT blocks of BS bytes: dio_read DEV BS COUNT [SKIP_BLOCKS]
 dio_read() { dd if="$1" of=/dev/null bs="$2" count="$3" skip="${4:-0}" iflag=direct status=none; }
@@ -97,8 +109,11 @@ cleanup() {
 	rm -rf "$SCRATCH"
 }
 
-# dev_minor NAME: the dm-N number of a device-mapper device
-dm_minor() { dmsetup info -c --noheadings -o minor "$1" | tr -d ' '; }
+# scale N: N times STRESS_SCALE (default 1), for the stress suite's sizes, rounds and times
+scale() { echo $(($1 * ${STRESS_SCALE:-1})); }
 
-# status_field NAME POS: field POS of the INFO part of `dmsetup status NAME` (first line)
-status_field() { dmsetup status "$1" | head -n1 | awk -v p="$2" '{ print $(3 + p) }'; }
+# fio_json FILE EXPR: evaluate a Python expression over fio's JSON output (as `j`); fio may
+# write warnings before the JSON.
+fio_json() {
+	python3 -c "import json, sys; t = open(sys.argv[1]).read(); j = json.loads(t[t.index('{'):]); print($2)" "$1"
+}

@@ -2,14 +2,6 @@
 # Stress: load. Data integrity under verification, exact counters under concurrency, CPUs
 # going away. STRESS_SCALE multiplies sizes and times (default 1).
 
-scale() { echo $(($1 * ${STRESS_SCALE:-1})); }
-
-# fio_json FILE EXPR: evaluate a Python expression over fio's JSON output (as `j`); fio may
-# write warnings before the JSON.
-fio_json() {
-	python3 -c "import json, sys; t = open(sys.argv[1]).read(); j = json.loads(t[t.index('{'):]); print($2)" "$1"
-}
-
 # Data written through dmp reads back intact: fio's crc32c verification, while writing
 # (verify_backlog) and in a final read-back pass, random and sequential, 4 KiB to 1 MiB,
 # with more jobs than vCPUs, mixed with readers; on a ramdisk and on a loop device.
