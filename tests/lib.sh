@@ -1,10 +1,120 @@
 # SPDX-License-Identifier: GPL-2.0
-# Helpers for dmp's tests. Sourced by tests/run inside the VM.
+# What every suite shares (tests/run and its topic files, tests/debug-run, tests/deb-run):
+# the reporter, the kernel checks, and the helpers of the tests. Sourced inside the VM.
 
+# The reporter: one line per result,
+#   ok      NAME (1.2s)
+#   FAILED  NAME (1.2s)
+#   skipped NAME: REASON
+# and the summary, always the last line: "N passed, N failed", after "N skipped" if any
+# were. A test or check that exits with 77 is skipped; `skip REASON` in it says why.
+PASSED=0 FAILED=0 SKIPPED=0
+SKIP_FILE=/tmp/dmp-skip.$$
+
+now() { date +%s.%N; }
+# elapsed START: seconds since START (from now), to a tenth
+elapsed() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
+
+# skip REASON...: record why the test or check is skipped, and return 77: under `set -e`
+# (as tests/run runs tests) that ends it; elsewhere follow it with `return 77`.
+skip() {
+	printf '%s\n' "$*" >"$SKIP_FILE"
+	return 77
+}
+
+# report_pass NAME [SECONDS], report_fail NAME [SECONDS], report_skip NAME REASON
+report_pass() { PASSED=$((PASSED + 1)); echo "ok      $1${2:+ ($2s)}"; }
+report_fail() { FAILED=$((FAILED + 1)); echo "FAILED  $1${2:+ ($2s)}"; }
+report_skip() { SKIPPED=$((SKIPPED + 1)); echo "skipped $1: ${2:-no reason given}"; }
+
+# report NAME STATUS [SECONDS]: a result by its exit status: 0 passed, 77 skipped (for the
+# reason `skip` recorded), anything else failed.
+report() {
+	case $2 in
+	0) report_pass "$1" "${3:-}" ;;
+	77) report_skip "$1" "$(head -n 1 "$SKIP_FILE" 2>/dev/null)" ;;
+	*) report_fail "$1" "${3:-}" ;;
+	esac
+	rm -f "$SKIP_FILE"
+}
+
+# check NAME COMMAND...: run COMMAND as one checked step and report it; what it printed is
+# shown, indented, unless it passed.
+check() {
+	local name=$1 start out rc
+	shift
+	rm -f "$SKIP_FILE"
+	start=$(now)
+	out=$("$@" 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] || [ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    /'
+	report "$name" "$rc" "$(elapsed "$start")"
+}
+
+# report_merge FILE: add the results of another suite's output, which must end with its
+# summary (a suite run inside this one: tests/debug-run runs tests/run).
+report_merge() {
+	local last prev
+	last=$(tail -n 1 "$1") prev=$(tail -n 2 "$1" | head -n 1)
+	[[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] || return 1
+	PASSED=$((PASSED + BASH_REMATCH[1])) FAILED=$((FAILED + BASH_REMATCH[2]))
+	if [[ $prev =~ ^([0-9]+)\ skipped$ ]]; then SKIPPED=$((SKIPPED + BASH_REMATCH[1])); fi
+}
+
+# report_summary: the summary; returns 0 if nothing failed.
+report_summary() {
+	[ "$SKIPPED" -eq 0 ] || echo "$SKIPPED skipped"
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+
+# What the kernel logs only when something is wrong, on the stock and on the sanitizer
+# kernel: warnings, BUGs and oopses; KASAN, UBSAN, kmemleak, list-debugging and lockdep
+# reports; sleeping in atomic context; Rust panics.
+KERNEL_COMPLAINTS='WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN'\
+'|kmemleak: [0-9]+ new suspected|list_(add|del) corruption|panicked|non-static key'\
+'|possible (recursive|circular) locking|inconsistent lock state|lock held when returning'\
+'|bad unlock balance|sleeping function called from invalid context|scheduling while atomic'
+
+# kernel_log [KMSG_FILE]: the kernel log (dmesg), or the messages of a copy of /dev/kmsg
+kernel_log() { if [ $# -gt 0 ]; then cut -d';' -f2- "$1"; else dmesg; fi; }
+
+# complaint_count: how many lines of the kernel log are complaints
+complaint_count() { dmesg | grep -cE "$KERNEL_COMPLAINTS" || true; }
+
+# kernel_log_clean [KMSG_FILE]: the kernel log has no complaint; if it has, they are
+# printed with their context.
+kernel_log_clean() {
+	kernel_log "$@" | grep -qE "$KERNEL_COMPLAINTS" || return 0
+	kernel_log "$@" | grep -E -B5 -A20 "$KERNEL_COMPLAINTS" | head -n 100
+	return 1
+}
+
+# bad_taint: the kernel's taint flags other than O (an out-of-tree module, 4096) and E (an
+# unsigned module, 8192) and, on a kernel with KUnit (the sanitizer lane), N (a KUnit test
+# ran, 262144)
+bad_taint() {
+	local ok=$((4096 | 8192))
+	[ ! -d /sys/kernel/debug/kunit ] || ok=$((ok | 262144))
+	echo $(($(cat /proc/sys/kernel/tainted) & ~ok))
+}
+taint_clean() { [ "$(bad_taint)" = 0 ]; }
+
+# check_kernel: the checks that end a suite: the kernel log has no complaint, and the
+# kernel is tainted by nothing but loading modules like dmp.
+check_kernel() {
+	check "dmesg is clean" kernel_log_clean
+	check "the kernel is tainted only by out-of-tree and unsigned modules (tainted=$(cat /proc/sys/kernel/tainted))" taint_clean
+}
+
+# The helpers of the tests.
 RAMDISK_MB=64          # each /dev/ramN
 RAMDISK_SECTORS=$((RAMDISK_MB * 2048))
 
 fail() { echo "    FAIL: $*" >&2; return 1; }
+
+# not COMMAND...: COMMAND fails
+not() { ! "$@"; }
 
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() {
@@ -48,8 +158,11 @@ status_field() { dmsetup status "$1" | head -n1 | awk -v p="$2" '{ print $(3 + p
 dio_read() { dd if="$1" of=/dev/null bs="$2" count="$3" skip="${4:-0}" iflag=direct status=none; }
 dio_write() { dd if=/dev/urandom of="$1" bs="$2" count="$3" seek="${4:-0}" oflag=direct status=none conv=notrunc; }
 
+# module_loaded NAME: the module NAME is loaded
+module_loaded() { grep -q "^$1 " /proc/modules; }
+
 load_dmp() {
-	grep -q '^dmp ' /proc/modules || insmod "$TOP/dmp.ko"
+	module_loaded dmp || insmod "$TOP/dmp.ko"
 }
 
 # Remove every device-mapper device the tests made.

@@ -92,7 +92,7 @@ stress_counters_exact() {
 # vCPUs go offline and online while I/O runs: no I/O lost, counters exact afterwards.
 stress_cpu_hotplug() {
 	local cpu=/sys/devices/system/cpu/cpu1/online
-	[ -w "$cpu" ] || { echo "    no hot-pluggable vCPU 1" >&2; return 77; }
+	[ -w "$cpu" ] || { skip "no hot-pluggable vCPU 1"; return 77; }
 	dmsetup create h1 --table "0 $RAMDISK_SECTORS dmp /dev/ram3"
 	fio --output-format=json --output=/tmp/hotplug.json --eta=never --filename=/dev/mapper/h1 \
 		--direct=1 --ioengine=libaio --iodepth=8 --name=hp --rw=randrw --bs=4k --numjobs=3 \
