@@ -8,11 +8,13 @@
 #   make deb              a Debian package of dmp.ko, dmp-modules-<abi>_<version>_amd64.deb
 #   make test-deb         install, use and remove that package in a VM with a writable root
 #   make demo             the README scenario in a VM
-#   make test             lint, then the test suite in a VM      (TESTS="test_a test_b")
+#   make test             lint, then the test suite in a VM      (TESTS="test_a topic_b":
+#                         tests or topics, in that order; tests/run --list lists them)
 #   make test-debug       the sanitizer lane: KUnit, then the test suite in a VM running a
 #                         KASAN/lockdep/kmemleak/UBSAN kernel built from the same source
 #   make stress           the stress suite in a VM: hostile input, load, faults, fstests on
-#                         ext4 and xfs over dmp and dm-linear (STRESS_SCALE=N runs longer)
+#                         ext4 and xfs over dmp and dm-linear (STRESS_SCALE=N runs longer;
+#                         TESTS=... as for make test)
 #   make bench            the benchmark against dm-linear and the raw device in a VM, about
 #                         22 min over 3 VM boots (BENCH=quick: about 3 min, BENCH=long: about 55 min;
 #                         CPUS=N: N vCPUs); results in out/bench/latest/

@@ -1,10 +1,120 @@
 # SPDX-License-Identifier: GPL-2.0
-# Helpers for dmp's tests. Sourced by tests/run inside the VM.
+# What every suite shares (tests/run and its topic files, tests/debug-run, tests/deb-run):
+# the reporter, the kernel checks, and the helpers of the tests. Sourced inside the VM.
 
+# The reporter: one line per result,
+#   ok      NAME (1.2s)
+#   FAILED  NAME (1.2s)
+#   skipped NAME: REASON
+# and the summary, always the last line: "N passed, N failed", after "N skipped" if any
+# were. A test or check that exits with 77 is skipped; `skip REASON` in it says why.
+PASSED=0 FAILED=0 SKIPPED=0
+SKIP_FILE=/tmp/dmp-skip.$$
+
+now() { date +%s.%N; }
+# elapsed START: seconds since START (from now), to a tenth
+elapsed() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
+
+# skip REASON...: record why the test or check is skipped, and return 77: under `set -e`
+# (as tests/run runs tests) that ends it; elsewhere follow it with `return 77`.
+skip() {
+	printf '%s\n' "$*" >"$SKIP_FILE"
+	return 77
+}
+
+# report_pass NAME [SECONDS], report_fail NAME [SECONDS], report_skip NAME REASON
+report_pass() { PASSED=$((PASSED + 1)); echo "ok      $1${2:+ ($2s)}"; }
+report_fail() { FAILED=$((FAILED + 1)); echo "FAILED  $1${2:+ ($2s)}"; }
+report_skip() { SKIPPED=$((SKIPPED + 1)); echo "skipped $1: ${2:-no reason given}"; }
+
+# report NAME STATUS [SECONDS]: a result by its exit status: 0 passed, 77 skipped (for the
+# reason `skip` recorded), anything else failed.
+report() {
+	case $2 in
+	0) report_pass "$1" "${3:-}" ;;
+	77) report_skip "$1" "$(head -n 1 "$SKIP_FILE" 2>/dev/null)" ;;
+	*) report_fail "$1" "${3:-}" ;;
+	esac
+	rm -f "$SKIP_FILE"
+}
+
+# check NAME COMMAND...: run COMMAND as one checked step and report it; what it printed is
+# shown, indented, unless it passed.
+check() {
+	local name=$1 start out rc
+	shift
+	rm -f "$SKIP_FILE"
+	start=$(now)
+	out=$("$@" 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] || [ -z "$out" ] || printf '%s\n' "$out" | sed 's/^/    /'
+	report "$name" "$rc" "$(elapsed "$start")"
+}
+
+# report_merge FILE: add the results of another suite's output, which must end with its
+# summary (a suite run inside this one: tests/debug-run runs tests/run).
+report_merge() {
+	local last prev
+	last=$(tail -n 1 "$1") prev=$(tail -n 2 "$1" | head -n 1)
+	[[ $last =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]] || return 1
+	PASSED=$((PASSED + BASH_REMATCH[1])) FAILED=$((FAILED + BASH_REMATCH[2]))
+	if [[ $prev =~ ^([0-9]+)\ skipped$ ]]; then SKIPPED=$((SKIPPED + BASH_REMATCH[1])); fi
+}
+
+# report_summary: the summary; returns 0 if nothing failed.
+report_summary() {
+	[ "$SKIPPED" -eq 0 ] || echo "$SKIPPED skipped"
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+
+# What the kernel logs only when something is wrong, on the stock and on the sanitizer
+# kernel: warnings, BUGs and oopses; KASAN, UBSAN, kmemleak, list-debugging and lockdep
+# reports; sleeping in atomic context; Rust panics.
+KERNEL_COMPLAINTS='WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN'\
+'|kmemleak: [0-9]+ new suspected|list_(add|del) corruption|panicked|non-static key'\
+'|possible (recursive|circular) locking|inconsistent lock state|lock held when returning'\
+'|bad unlock balance|sleeping function called from invalid context|scheduling while atomic'
+
+# kernel_log [KMSG_FILE]: the kernel log (dmesg), or the messages of a copy of /dev/kmsg
+kernel_log() { if [ $# -gt 0 ]; then cut -d';' -f2- "$1"; else dmesg; fi; }
+
+# complaint_count: how many lines of the kernel log are complaints
+complaint_count() { dmesg | grep -cE "$KERNEL_COMPLAINTS" || true; }
+
+# kernel_log_clean [KMSG_FILE]: the kernel log has no complaint; if it has, they are
+# printed with their context.
+kernel_log_clean() {
+	kernel_log "$@" | grep -qE "$KERNEL_COMPLAINTS" || return 0
+	kernel_log "$@" | grep -E -B5 -A20 "$KERNEL_COMPLAINTS" | head -n 100
+	return 1
+}
+
+# bad_taint: the kernel's taint flags other than O (an out-of-tree module, 4096) and E (an
+# unsigned module, 8192) and, on a kernel with KUnit (the sanitizer lane), N (a KUnit test
+# ran, 262144)
+bad_taint() {
+	local ok=$((4096 | 8192))
+	[ ! -d /sys/kernel/debug/kunit ] || ok=$((ok | 262144))
+	echo $(($(cat /proc/sys/kernel/tainted) & ~ok))
+}
+taint_clean() { [ "$(bad_taint)" = 0 ]; }
+
+# check_kernel: the checks that end a suite: the kernel log has no complaint, and the
+# kernel is tainted by nothing but loading modules like dmp.
+check_kernel() {
+	check "dmesg is clean" kernel_log_clean
+	check "the kernel is tainted only by out-of-tree and unsigned modules (tainted=$(cat /proc/sys/kernel/tainted))" taint_clean
+}
+
+# The helpers of the tests.
 RAMDISK_MB=64          # each /dev/ramN
 RAMDISK_SECTORS=$((RAMDISK_MB * 2048))
 
 fail() { echo "    FAIL: $*" >&2; return 1; }
+
+# not COMMAND...: COMMAND fails
+not() { ! "$@"; }
 
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() {
@@ -17,27 +127,42 @@ expect_fail() {
 	if "$@" >/dev/null 2>&1; then fail "$what: '$*' succeeded"; fi
 }
 
+# The single-value statistics files, in /sys/kernel/dmp and in each device's directory.
+STAT_FILES="read_reqs write_reqs total_reqs avg_read_size avg_write_size avg_size
+read_bytes write_bytes flush_reqs discard_reqs discard_bytes write_zeroes_reqs
+write_zeroes_bytes"
+
 # A statistics file of the module (dmp_stat NAME) or of a device (dmp_stat NAME DEV).
 dmp_stat() {
 	if [ $# -eq 2 ]; then cat "/sys/kernel/dmp/devices/$2/$1"; else cat "/sys/kernel/dmp/$1"; fi
 }
 
+# stat_of DEV FIELD: a field of devices/DEV/stat (1-based; class c = 0..4 of read, write,
+# flush, discard, write_zeroes has reqs 6c+1, bytes 6c+2, completed 6c+3, io_errors 6c+4,
+# other_errors 6c+5, latency_ns 6c+6; then 31 fua, 32 preflush, 33 in_flight).
+stat_of() { awk -v f="$2" '{ print $f }' "/sys/kernel/dmp/devices/$1/stat"; }
+
 # dm_stat DEV FIELD: a field of /sys/block/dm-N/stat (1 reads, 3 read sectors, 5 writes,
 # 7 write sectors, 12 discards, 14 discard sectors, 16 flushes).
-dm_stat() {
-	local minor
-	minor=$(dmsetup info -c --noheadings -o minor "$1")
-	awk -v f="$2" '{ print $f }' "/sys/block/dm-$minor/stat"
-}
+dm_stat() { awk -v f="$2" '{ print $f }' "/sys/block/dm-$(dm_minor "$1")/stat"; }
 
 dm_node() { echo "/dev/mapper/$1"; }
+
+# dm_minor NAME: the N of dm-N, the kernel's name of a device-mapper device
+dm_minor() { dmsetup info -c --noheadings -o minor "$1" | tr -d ' '; }
+
+# status_field NAME POS: field POS of the INFO part of `dmsetup status NAME` (first line)
+status_field() { dmsetup status "$1" | head -n1 | awk -v p="$2" '{ print $(3 + p) }'; }
 
 # O_DIRECT I/O of COUNT blocks of BS bytes: dio_read DEV BS COUNT [SKIP_BLOCKS]
 dio_read() { dd if="$1" of=/dev/null bs="$2" count="$3" skip="${4:-0}" iflag=direct status=none; }
 dio_write() { dd if=/dev/urandom of="$1" bs="$2" count="$3" seek="${4:-0}" oflag=direct status=none conv=notrunc; }
 
+# module_loaded NAME: the module NAME is loaded
+module_loaded() { grep -q "^$1 " /proc/modules; }
+
 load_dmp() {
-	grep -q '^dmp ' /proc/modules || insmod "$TOP/dmp.ko"
+	module_loaded dmp || insmod "$TOP/dmp.ko"
 }
 
 # Remove every device-mapper device the tests made.
@@ -97,8 +222,11 @@ cleanup() {
 	rm -rf "$SCRATCH"
 }
 
-# dev_minor NAME: the dm-N number of a device-mapper device
-dm_minor() { dmsetup info -c --noheadings -o minor "$1" | tr -d ' '; }
+# scale N: N times STRESS_SCALE (default 1), for the stress suite's sizes, rounds and times
+scale() { echo $(($1 * ${STRESS_SCALE:-1})); }
 
-# status_field NAME POS: field POS of the INFO part of `dmsetup status NAME` (first line)
-status_field() { dmsetup status "$1" | head -n1 | awk -v p="$2" '{ print $(3 + p) }'; }
+# fio_json FILE EXPR: evaluate a Python expression over fio's JSON output (as `j`); fio may
+# write warnings before the JSON.
+fio_json() {
+	python3 -c "import json, sys; t = open(sys.argv[1]).read(); j = json.loads(t[t.index('{'):]); print($2)" "$1"
+}

@@ -27,11 +27,9 @@ FSTESTS_LOGWRITES="generic/757"
 FSTESTS_QUICK="generic/034 generic/039 generic/321 generic/336 generic/335"
 
 fstests_available() {
-	[ -x "$FSTESTS_SRC/check" ] || {
-		echo "    fstests is not built into the build root (scripts/setup-fstests; is" \
-			"../shared/third_party/ present?)" >&2
-		return 1
-	}
+	[ -x "$FSTESTS_SRC/check" ] ||
+		skip "fstests is not built into the build root (scripts/setup-fstests; is" \
+			"../shared/third_party/ present?)"
 }
 
 # fstests_devices KIND: TEST, SCRATCH and the log-writes log device, as KIND (dmp or
@@ -180,7 +178,7 @@ stress_fstests_ext4() {
 
 stress_fstests_xfs() {
 	fstests_available || return 77
-	modprobe xfs 2>/dev/null || { echo "    this kernel has no XFS" >&2; return 77; }
+	modprobe xfs 2>/dev/null || { skip "this kernel has no XFS"; return 77; }
 	# shellcheck disable=SC2046
 	fstests_compare xfs $(fstests_selection)
 }

@@ -2,14 +2,6 @@
 # Stress: load. Data integrity under verification, exact counters under concurrency, CPUs
 # going away. STRESS_SCALE multiplies sizes and times (default 1).
 
-scale() { echo $(($1 * ${STRESS_SCALE:-1})); }
-
-# fio_json FILE EXPR: evaluate a Python expression over fio's JSON output (as `j`); fio may
-# write warnings before the JSON.
-fio_json() {
-	python3 -c "import json, sys; t = open(sys.argv[1]).read(); j = json.loads(t[t.index('{'):]); print($2)" "$1"
-}
-
 # Data written through dmp reads back intact: fio's crc32c verification, while writing
 # (verify_backlog) and in a final read-back pass, random and sequential, 4 KiB to 1 MiB,
 # with more jobs than vCPUs, mixed with readers; on a ramdisk and on a loop device.
@@ -100,7 +92,7 @@ stress_counters_exact() {
 # vCPUs go offline and online while I/O runs: no I/O lost, counters exact afterwards.
 stress_cpu_hotplug() {
 	local cpu=/sys/devices/system/cpu/cpu1/online
-	[ -w "$cpu" ] || { echo "    no hot-pluggable vCPU 1" >&2; return 77; }
+	[ -w "$cpu" ] || { skip "no hot-pluggable vCPU 1"; return 77; }
 	dmsetup create h1 --table "0 $RAMDISK_SECTORS dmp /dev/ram3"
 	fio --output-format=json --output=/tmp/hotplug.json --eta=never --filename=/dev/mapper/h1 \
 		--direct=1 --ioengine=libaio --iodepth=8 --name=hp --rw=randrw --bs=4k --numjobs=3 \

@@ -41,7 +41,7 @@ replay_to_marks() {
 logwrites_replay() {
 	local ops=$1
 	[ -x "$REPLAY_LOG" ] && [ -x "$FSSTRESS" ] || {
-		echo "    replay-log and fsstress come with fstests, which is not built (scripts/setup-fstests)" >&2
+		skip "replay-log and fsstress come with fstests, which is not built (scripts/setup-fstests)"
 		return 77
 	}
 	modprobe dm_log_writes
