@@ -71,15 +71,19 @@ test_stats_survive_reload() {
 	expect_eq "$(dmp_stat write_reqs r1)" 0 "a new dmp table on a linear device"
 }
 
-# dmsetup rename: the directory follows on the next table load; its name file at once.
+# dmsetup rename: the name link follows at the next table load; block/dm-N and its name
+# file are right at once.
 test_rename() {
 	dmsetup create old --table "0 2048 dmp /dev/ram1"
 	dio_write /dev/mapper/old 4096 2
 	local minor
 	minor=$(dm_minor old)
+	[ -L /sys/kernel/dmp/devices/old ] || fail "devices/old is not a link"
+	expect_eq "$(readlink /sys/kernel/dmp/devices/old)" "../block/dm-$minor" "devices/old's target"
 	dmsetup rename old new
-	[ -d /sys/kernel/dmp/devices/old ] || fail "the directory moved before a table load"
+	[ -d /sys/kernel/dmp/devices/old ] || fail "the link moved before a table load"
 	expect_eq "$(cat /sys/kernel/dmp/devices/old/name)" new "name file before the next load"
+	expect_eq "$(cat /sys/kernel/dmp/block/dm-$minor/write_reqs)" 2 "block/dm-$minor before the next load"
 	dmsetup reload new --table "0 2048 dmp /dev/ram1"
 	dmsetup resume new
 	[ ! -e /sys/kernel/dmp/devices/old ] || fail "devices/old is still there"
@@ -90,13 +94,27 @@ test_rename() {
 	expect_eq "$(stat -c %a /sys/kernel/dmp/devices/new/name)" 444 "mode of name"
 }
 
-# Each directory's name file names its device; every directory is its device's.
-check_dirs() {
-	local d n
-	for d in /sys/kernel/dmp/devices/*/; do
-		[ -e "$d/name" ] || continue
-		n=$(cat "$d/name")
-		expect_eq "$(cat "$d/dev")" "$(dmsetup info -c --noheadings -o major,minor --separator : "$n" | tr -d ' ')" "dev of $d ($n)"
+# check_names [--loaded]: every block/dm-N directory is its device's (dev and name against
+# /sys/block/dm-N), and every devices/NAME link of an existing device NAME is that
+# device's. With --loaded (right after a dmp table was constructed or destroyed), every
+# dmp device also has its link.
+check_names() {
+	local d n l mm
+	for d in /sys/kernel/dmp/block/dm-*; do
+		[ -e "$d" ] || continue
+		n=${d##*/}
+		expect_eq "$(cat "$d/dev")" "$(cat "/sys/block/$n/dev")" "dev of block/$n"
+		expect_eq "$(cat "$d/name")" "$(cat "/sys/block/$n/dm/name")" "name of block/$n"
+	done
+	for l in /sys/kernel/dmp/devices/*; do
+		[ -L "$l" ] || continue
+		n=${l##*/}
+		mm=$(dmsetup info -c --noheadings -o major,minor --separator : "$n" 2>/dev/null | tr -d ' ')
+		[ -z "$mm" ] || expect_eq "$(cat "$l/dev")" "$mm" "devices/$n"
+	done
+	[ "${1:-}" = --loaded ] || return 0
+	for n in $(dmsetup ls --target dmp | awk '$1 != "No" { print $1 }'); do
+		[ -L "/sys/kernel/dmp/devices/$n" ] || fail "dmp device $n has no devices/$n"
 	done
 }
 
@@ -110,7 +128,7 @@ test_rename_sequences() {
 	dio_write /dev/mapper/ra 4096 3
 	expect_eq "$(dmp_stat write_reqs ra)" 3 "the new ra has its own directory"
 	expect_eq "$(cat /sys/kernel/dmp/devices/ra/name)" ra "devices/ra is the new ra"
-	check_dirs
+	check_names --loaded
 	# With A and B: rename A C; rename B A; reload A.
 	dmsetup remove rb
 	dmsetup create rb --table "0 2048 dmp /dev/ram1"
@@ -120,7 +138,7 @@ test_rename_sequences() {
 	dmsetup reload ra --table "0 2048 dmp /dev/ram1"
 	dmsetup resume ra
 	expect_eq "$(dmp_stat write_reqs ra)" 1 "ra (the old rb) kept its statistics"
-	check_dirs
+	check_names --loaded
 	dmsetup reload rc --table "0 2048 dmp /dev/ram2"
 	dmsetup resume rc
 	expect_eq "$(dmp_stat write_reqs rc)" 3 "rc (the old ra) kept its statistics"
@@ -134,18 +152,72 @@ test_rename_sequences() {
 	dmsetup resume rc
 	expect_eq "$(dmp_stat write_reqs ra)" 3 "ra after the swap"
 	expect_eq "$(dmp_stat write_reqs rc)" 1 "rc after the swap"
-	check_dirs
+	check_names --loaded
 	# A device named like another's stable name.
 	dmsetup create "dm-$(dm_minor ra)" --table "0 2048 dmp /dev/ram3"
 	dmsetup rename ra other
 	dmsetup create ra --table "0 2048 dmp /dev/ram3"
-	check_dirs
-	local n
-	n=$(ls /sys/kernel/dmp/devices | wc -l)
-	expect_eq "$n" "$(dmsetup ls --target dmp | wc -l)" "one directory per dmp device"
+	check_names --loaded
+	expect_eq "$(ls /sys/kernel/dmp/devices | wc -l)" "$(dmsetup ls --target dmp | wc -l)" "one link per dmp device"
+	expect_eq "$(ls /sys/kernel/dmp/block | wc -l)" "$(dmsetup ls --target dmp | wc -l)" "one directory per dmp device"
 	# Nothing complained.
 	if dmesg_since | grep -E 'sysfs: cannot create duplicate|WARNING|Call Trace'; then
 		fail "kernel warnings during renames"
+	fi
+}
+
+# The review's sequence: create a; rename a b; create a; create dm-<b's minor>. Each
+# devices/NAME is the device NAME's, each block/dm-N its device's, and sysfs never sees a
+# duplicate name.
+test_names_are_their_devices() {
+	dmesg_mark
+	dmsetup create a --table "0 2048 dmp /dev/ram1"
+	dio_write /dev/mapper/a 4096 2
+	local b
+	b=$(dm_minor a)
+	dmsetup rename a b
+	expect_eq "$(cat /sys/kernel/dmp/block/dm-$b/name)" b "block/dm-$b/name after the rename"
+	dmsetup create a --table "0 2048 dmp /dev/ram2"
+	dio_write /dev/mapper/a 4096 3
+	dmsetup create "dm-$b" --table "0 2048 dmp /dev/ram3"
+	dio_write "/dev/mapper/dm-$b" 4096 5
+	expect_eq "$(dmp_stat write_reqs a)" 3 "devices/a is the new a"
+	expect_eq "$(dmp_stat write_reqs "dm-$b")" 5 "devices/dm-$b is the device named dm-$b"
+	expect_eq "$(dmp_stat write_reqs b)" 2 "devices/b is the renamed a"
+	expect_eq "$(cat /sys/kernel/dmp/block/dm-$b/write_reqs)" 2 "block/dm-$b is the renamed a"
+	check_names --loaded
+	if dmesg_since | grep -E 'sysfs: cannot create duplicate|WARNING|Call Trace'; then
+		fail "kernel complaints during the sequence"
+	fi
+}
+
+# Seeded random sequences of creates, renames, reloads and removes: after every step every
+# name that is shown is right, and after every table change every dmp device is shown.
+test_random_name_sequences() {
+	local seed=${NAME_SEED:-20261201} steps=${NAME_STEPS:-150} i op a b names=(n0 n1 n2 n3 dm-0 dm-1)
+	RANDOM=$seed
+	dmesg_mark
+	echo "    seed $seed, $steps steps"
+	for ((i = 0; i < steps; i++)); do
+		a=${names[RANDOM % ${#names[@]}]} b=${names[RANDOM % ${#names[@]}]}
+		op=$((RANDOM % 5))
+		if ! dmsetup info "$a" >/dev/null 2>&1; then
+			dmsetup create "$a" --table "0 2048 dmp /dev/ram$((RANDOM % 4))"
+			check_names --loaded
+			continue
+		fi
+		case $op in
+		0) [ "$a" = "$b" ] || dmsetup info "$b" >/dev/null 2>&1 || { dmsetup rename "$a" "$b"; check_names; } ;;
+		1) dmsetup reload "$a" --table "0 2048 dmp /dev/ram$((RANDOM % 4))"
+		   dmsetup resume "$a"; check_names --loaded ;;
+		2) dmsetup remove "$a"; check_names --loaded ;;
+		3) dmsetup reload "$a" --table "0 2048 linear /dev/ram$((RANDOM % 4)) 0"
+		   dmsetup resume "$a"; check_names --loaded ;;
+		4) dio_write "/dev/mapper/$a" 4096 1; check_names ;;
+		esac
+	done
+	if dmesg_since | grep -E 'sysfs: cannot create duplicate|WARNING|Call Trace'; then
+		fail "kernel complaints during the sequences"
 	fi
 }
 
@@ -164,7 +236,7 @@ test_rename_churn() {
 		dmsetup resume "$b"
 		cat /sys/kernel/dmp/devices/*/name >/dev/null
 	done
-	check_dirs
+	check_names --loaded
 	if dmesg_since | grep -E 'sysfs: cannot create duplicate|WARNING|Call Trace'; then
 		fail "kernel warnings during churn"
 	fi

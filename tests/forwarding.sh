@@ -23,6 +23,37 @@ test_ext4_on_dmp() {
 	fsck.ext4 -fn /dev/ram0 >/dev/null 2>&1 || fail "fsck of /dev/ram0 found errors"
 }
 
+# Two segments on one device get one flush per flush of the caller, as with dm-linear, and
+# each caller's flush is counted once; over two devices each gets every flush.
+test_flushes_once_per_device() {
+	local loop loop2 n=$((32 * 2048)) t f0 i
+	loop=$(loop_dev 64)
+	local lstat="/sys/block/${loop#/dev/}/stat"
+	for t in linear dmp; do
+		printf '0 %d %s %s 0\n%d %d %s %s %d\n' "$n" "$t" "$loop" "$n" "$n" "$t" "$loop" "$n" |
+			dmsetup create "f-$t"
+		f0=$(awk '{ print $16 }' "$lstat")
+		for i in 1 2 3 4 5; do
+			dd if=/dev/zero of="/dev/mapper/f-$t" bs=4k count=1 seek=$((i * 3000)) oflag=direct conv=fsync,notrunc status=none
+		done
+		expect_eq "$(($(awk '{ print $16 }' "$lstat") - f0))" 5 "flushes reaching $loop through two $t segments"
+	done
+	expect_eq "$(dmp_stat flush_reqs f-dmp)" 5 "flushes counted over two segments"
+	expect_eq "$(stat_of f-dmp 27)" 5 "preflush_writes over two segments"
+	expect_eq "$(dmp_stat write_reqs f-dmp)" 5 "writes over two segments"
+	dmsetup remove f-dmp
+	loop2=$(loop_dev 64)
+	local lstat2="/sys/block/${loop2#/dev/}/stat" g0
+	printf '0 %d dmp %s 0\n%d %d dmp %s 0\n' "$n" "$loop" "$n" "$n" "$loop2" | dmsetup create f2
+	f0=$(awk '{ print $16 }' "$lstat") g0=$(awk '{ print $16 }' "$lstat2")
+	for i in 1 2 3; do
+		dd if=/dev/zero of=/dev/mapper/f2 bs=4k count=1 oflag=direct conv=fsync,notrunc status=none
+	done
+	expect_eq "$(($(awk '{ print $16 }' "$lstat") - f0)) $(($(awk '{ print $16 }' "$lstat2") - g0))" \
+		"3 3" "flushes reaching each of two devices"
+	expect_eq "$(dmp_stat flush_reqs f2)" 3 "flushes counted over two devices"
+}
+
 # Flushes reach dmp's map (they do not bypass it) and are counted apart from writes.
 test_flushes_counted() {
 	local loop

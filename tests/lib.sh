@@ -138,8 +138,8 @@ dmp_stat() {
 }
 
 # stat_of DEV FIELD: a field of devices/DEV/stat (1-based; class c = 0..4 of read, write,
-# flush, discard, write_zeroes has reqs 6c+1, bytes 6c+2, completed 6c+3, io_errors 6c+4,
-# other_errors 6c+5, latency_ns 6c+6; then 31 fua, 32 preflush, 33 in_flight).
+# flush, discard, write_zeroes has reqs 5c+1, bytes 5c+2, io_errors 5c+3, other_errors 5c+4,
+# latency_ns 5c+5; then 26 fua, 27 preflush, 28 in_flight).
 stat_of() { awk -v f="$2" '{ print $f }' "/sys/kernel/dmp/devices/$1/stat"; }
 
 # dm_stat DEV FIELD: a field of /sys/block/dm-N/stat (1 reads, 3 read sectors, 5 writes,

@@ -61,7 +61,7 @@ test_ima_measurement() {
 	local m=/sys/kernel/security/ima/ascii_runtime_measurements
 	[ -r "$m" ] || { skip "no IMA measurements list"; return 77; }
 	dmsetup create ima1 --table "0 2048 dmp /dev/ram1 16"
-	local want="target_name=dmp,target_version=1.2.0,device_name=1:1,start=16;"
+	local want="target_name=dmp,target_version=2.0.0,device_name=1:1,start=16;"
 	python3 -c '
 import sys
 want = sys.argv[2]
@@ -102,3 +102,23 @@ test_bad_messages() {
 	dmesg_since | grep -qF "m1: the reset message takes no arguments" || fail "no reason logged"
 	expect_eq "$(dmp_stat write_reqs m1)" 2 "bad messages changed nothing"
 }
+
+# dmsetup status and message on a suspended device, with I/O queued: they answer at once,
+# and the I/O is counted after the resume.
+test_status_and_message_while_suspended() {
+	dmsetup create s1 --table "0 $RAMDISK_SECTORS dmp /dev/ram1"
+	dio_write /dev/mapper/s1 4096 2
+	dmsetup suspend s1
+	dio_read /dev/mapper/s1 4096 1 &
+	local pid=$!
+	sleep 1
+	kill -0 "$pid" 2>/dev/null || fail "I/O to a suspended device completed"
+	expect_eq "$(timeout 10 dmsetup status s1 | cut -d' ' -f4-)" "0 0 2 8192 0 0 0 0 0" "status while suspended"
+	timeout 10 dmsetup message s1 0 reset || fail "message while suspended"
+	expect_eq "$(timeout 10 dmsetup status s1 | cut -d' ' -f4-)" "0 0 0 0 0 0 0 0 0" "status after the reset"
+	timeout 10 cat /sys/kernel/dmp/devices/s1/stat >/dev/null || fail "stat while suspended"
+	dmsetup resume s1
+	wait "$pid" || fail "the queued read failed"
+	expect_eq "$(dmp_stat read_reqs s1) $(dmp_stat write_reqs s1)" "1 0" "counted after the resume"
+}
+
