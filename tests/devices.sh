@@ -194,7 +194,7 @@ test_names_are_their_devices() {
 # Seeded random sequences of creates, renames, reloads and removes: after every step every
 # name that is shown is right, and after every table change every dmp device is shown.
 test_random_name_sequences() {
-	local seed=${NAME_SEED:-20261201} steps=${NAME_STEPS:-150} i op a b names=(n0 n1 n2 n3 dm-0 dm-1)
+	local seed=${NAME_SEED:-20261201} steps=${NAME_STEPS:-40} i op a b names=(n0 n1 n2 n3 dm-0 dm-1)
 	RANDOM=$seed
 	dmesg_mark
 	echo "    seed $seed, $steps steps"
@@ -219,6 +219,11 @@ test_random_name_sequences() {
 	if dmesg_since | grep -E 'sysfs: cannot create duplicate|WARNING|Call Trace'; then
 		fail "kernel complaints during the sequences"
 	fi
+}
+
+# The same, longer, with a seed of its own each run (printed, and NAME_SEED repeats it).
+stress_random_name_sequences() {
+	NAME_SEED=${NAME_SEED:-$(date +%s)} NAME_STEPS=$(scale 400) test_random_name_sequences
 }
 
 # Many creates, renames, reloads and removes: no failure, no kernel warning.

@@ -8,8 +8,9 @@ hist_of() {
 		"/sys/kernel/dmp/devices/$1/$2"
 }
 
-# Reads delayed by 50 ms land in the bucket that holds 50 ms (32.8 < t <= 65.5 ms, bucket
-# 16), as does their mean; undelayed writes land far below.
+# Reads delayed by 50 ms land above the bucket that holds 32.8 ms, and in the one that
+# holds 65.5 ms (bucket 16) unless the machine is slow, as does their mean; undelayed
+# writes land far below.
 test_latency_histogram() {
 	dmsetup create slow --table "0 $RAMDISK_SECTORS delay /dev/ram0 0 50 /dev/ram0 0 0"
 	dmsetup create d1 --table "0 $RAMDISK_SECTORS dmp /dev/mapper/slow"
@@ -18,10 +19,11 @@ test_latency_histogram() {
 	dio_write /dev/mapper/d1 4096 5
 	expect_eq "$(hist_of d1 latency_histogram read -1)" 5 "read count in the histogram"
 	expect_eq "$(hist_of d1 latency_histogram read 15)" 0 "reads at or below 32.8 ms"
-	expect_eq "$(hist_of d1 latency_histogram read 16)" 5 "reads at or below 65.5 ms"
+	# A sanitizer kernel on a busy machine can take tens of milliseconds more: 262 ms at most.
+	expect_eq "$(hist_of d1 latency_histogram read 18)" 5 "reads at or below 262 ms"
 	local mean=$(($(stat_of d1 5) / $(stat_of d1 1)))
-	[ "$mean" -gt 32768000 ] && [ "$mean" -le 65536000 ] || fail "mean read latency $mean ns"
-	expect_eq "$(hist_of d1 latency_histogram write 13)" 5 "writes at or below 8.2 ms"
+	[ "$mean" -gt 32768000 ] && [ "$mean" -le 262144000 ] || fail "mean read latency $mean ns"
+	expect_eq "$(hist_of d1 latency_histogram write 15)" 5 "writes at or below 32.8 ms"
 	expect_eq "$(hist_of d1 latency_histogram read -2)" "$(stat_of d1 5)" "histogram sum = stat"
 	grep -q '^le_ns 1000 2000 4000 ' /sys/kernel/dmp/devices/d1/latency_histogram ||
 		fail "no bounds line"
@@ -70,31 +72,34 @@ test_size_buckets() {
 }
 
 # In-flight counts requests mapped and not completed; a reset while they are pending
-# leaves every counter and histogram consistent.
+# leaves every counter and histogram consistent. The requests wait below dmp in a
+# suspended dm-linear device, however slow the machine.
 test_in_flight_and_reset() {
-	# Reads delayed by 4 s: time for the checks below even on the sanitizer kernel.
-	dmsetup create slow --table "0 $RAMDISK_SECTORS delay /dev/ram0 0 4000 /dev/ram0 0 0"
-	dmsetup create d1 --table "0 $RAMDISK_SECTORS dmp /dev/mapper/slow"
+	dmsetup create gate --table "0 $RAMDISK_SECTORS linear /dev/ram0 0"
+	dmsetup create d1 --table "0 $RAMDISK_SECTORS dmp /dev/mapper/gate"
 	expect_eq "$(stat_of d1 28)" 0 "in flight before"
+	dmsetup suspend gate
 	local i pids=()
 	for i in 1 2 3 4; do
 		dio_read /dev/mapper/d1 4096 1 "$i" &
 		pids+=($!)
 	done
-	for i in $(seq 50); do
+	for i in $(seq 100); do
 		[ "$(stat_of d1 28)" = 4 ] && break
 		sleep 0.1
 	done
-	expect_eq "$(stat_of d1 28)" 4 "in flight while delayed"
+	expect_eq "$(stat_of d1 28)" 4 "in flight while held"
 	echo 1 >/sys/kernel/dmp/devices/d1/reset
 	expect_eq "$(stat_of d1 28)" 4 "in flight after a reset"
 	expect_eq "$(stat_of d1 1) $(stat_of d1 2)" "0 0" "reads and read bytes after the reset"
+	sleep 1
+	dmsetup resume gate
 	wait "${pids[@]}"
 	expect_eq "$(stat_of d1 28)" 0 "in flight after"
-	# The four completions count after the reset; nothing went negative.
-	expect_eq "$(stat_of d1 1)" 4 "completions after the reset"
+	# The four completions count after the reset, with the second they waited.
+	expect_eq "$(stat_of d1 1) $(stat_of d1 2)" "4 16384" "completions after the reset"
 	expect_eq "$(hist_of d1 latency_histogram read -1)" 4 "histogram count"
-	expect_eq "$(hist_of d1 latency_histogram read 26)" 4 "histogram +Inf bucket"
+	expect_eq "$(hist_of d1 latency_histogram read 19)" 0 "reads at or below 524 ms"
 	local f
 	for f in $(cat /sys/kernel/dmp/devices/d1/stat); do
 		[ "${#f}" -lt 19 ] || fail "a counter went negative: $(cat /sys/kernel/dmp/devices/d1/stat)"

@@ -207,6 +207,10 @@ cleanup() {
 	# Its control socket outlives it, and libdevmapper would take udev for running.
 	rm -rf /run/udev
 	local m
+	# ... or a device suspended, with I/O waiting on it.
+	for m in $(dmsetup info -c --noheadings -o name,attr --separator ' ' 2>/dev/null | awk 'NF == 2 && $2 ~ /s/ { print $1 }'); do
+		dmsetup resume "$m" || true
+	done
 	# File systems on devices first (innermost first), then the devices, then what backs them.
 	for m in $(awk -v d="$SCRATCH/" 'index($2, d) == 1 && $1 ~ /^\/dev\/(mapper|dm-)/ { print $2 }' /proc/mounts | sort -r); do
 		umount "$m" || true

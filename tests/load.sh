@@ -110,7 +110,7 @@ stress_cpu_hotplug() {
 	reads=$(fio_json /tmp/hotplug.json 'j["jobs"][0]["read"]["total_ios"]')
 	writes=$(fio_json /tmp/hotplug.json 'j["jobs"][0]["write"]["total_ios"]')
 	set -- $(cat /sys/kernel/dmp/devices/h1/stat)
-	expect_eq "$1 $3 $7 $9 ${33}" "$reads $reads $writes $writes 0" "counters after hotplug"
+	expect_eq "$1 $6 ${28}" "$reads $writes 0" "counters after hotplug"
 	[ "$flips" -ge 2 ] || fail "vCPU 1 went offline only $flips times"
 	echo "    vCPU 1 offline $flips times during $reads reads and $writes writes"
 }
