@@ -54,7 +54,7 @@ test: all fstests
 
 test-debug: fstests
 	@DMP_KERNEL=debug scripts/lint
-	@scripts/vm --debug tests/debug-run $(TESTS)
+	@DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm --debug tests/debug-run $(TESTS)
 
 stress: all fstests
 	@DMP_VM_MEM=$${DMP_VM_MEM:-4G} DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm \
