@@ -189,6 +189,43 @@ pub(crate) fn average(bytes: u64, reqs: u64) -> u64 {
     bytes.checked_div(reqs).unwrap_or(0)
 }
 
+/// A reset's baseline, and room for a reader's or a reset's copy of the counters: two
+/// copies allocated once, so that reading and resetting allocate nothing.
+pub(crate) struct Baseline {
+    base: KBox<Counts>,
+    scratch: KBox<Counts>,
+}
+
+impl Baseline {
+    /// No reset yet.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            base: KBox::new(Counts::ZERO, GFP_KERNEL)?,
+            scratch: KBox::new(Counts::ZERO, GFP_KERNEL)?,
+        })
+    }
+
+    /// Runs `f` on the counters that `absolute` adds up (returning the requests in flight),
+    /// less the baseline.
+    pub(crate) fn snapshot<R>(
+        &mut self,
+        absolute: impl FnOnce(&mut Counts) -> u64,
+        f: impl FnOnce(&Snapshot<'_>) -> R,
+    ) -> R {
+        self.scratch.clear();
+        let in_flight = absolute(&mut self.scratch);
+        self.scratch.subtract(&self.base);
+        f(&Snapshot::new(&self.scratch, in_flight))
+    }
+
+    /// Makes the counters that `absolute` adds up the new baseline.
+    pub(crate) fn reset(&mut self, absolute: impl FnOnce(&mut Counts) -> u64) {
+        self.scratch.clear();
+        absolute(&mut self.scratch);
+        core::mem::swap(&mut self.base, &mut self.scratch);
+    }
+}
+
 /// Statistics that can be read and reset: a device's, or the module-wide total.
 pub(crate) trait Source {
     /// Runs `f` on the statistics since the last reset, from one consistent snapshot. Takes

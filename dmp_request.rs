@@ -79,6 +79,20 @@ pub(crate) struct Request {
     pub(crate) polled: bool,
 }
 
+impl Request {
+    /// A request of `class` and `bytes` with no flags (for tests).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) const fn plain(class: IoClass, bytes: u32) -> Self {
+        Self {
+            class,
+            bytes,
+            fua: false,
+            preflush: false,
+            polled: false,
+        }
+    }
+}
+
 /// How a request ended.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Outcome {
@@ -128,13 +142,7 @@ mod tests {
 
     #[test]
     fn outcomes() {
-        let mut req = Request {
-            class: IoClass::Read,
-            bytes: 4096,
-            fua: false,
-            preflush: false,
-            polled: false,
-        };
+        let mut req = Request::plain(IoClass::Read, 4096);
         assert_eq!(Outcome::of(&req, None), Outcome::Ok);
         assert_eq!(Outcome::of(&req, Some(EIO)), Outcome::IoError);
         assert_eq!(Outcome::of(&req, Some(ENOSPC)), Outcome::OtherError);

@@ -25,7 +25,7 @@
 
 use crate::{
     dmp_buckets::{latency_bucket, size_bucket, LAT_BUCKETS, SIZE_BUCKETS},
-    dmp_counts::{zip_counts, Counts, Snapshot, Source},
+    dmp_counts::{zip_counts, Baseline, Counts, Snapshot, Source},
     dmp_request::{Outcome, Request, CLASSES},
     kernel_staging::cpu_slots::{CpuSlots, LocalCounter as Counter, LocalSeq},
 };
@@ -110,12 +110,6 @@ impl Shard {
     }
 }
 
-/// A reset's baseline, and room for a reader's or a reset's copy of the counters.
-struct Baseline {
-    base: KBox<Counts>,
-    scratch: KBox<Counts>,
-}
-
 /// The statistics of one device.
 #[pin_data]
 pub(crate) struct Stats {
@@ -130,10 +124,7 @@ impl Stats {
         Arc::pin_init(
             try_pin_init!(Self {
                 shards: CpuSlots::new(Shard::new)?,
-                baseline <- new_mutex!(Baseline {
-                    base: KBox::new(Counts::ZERO, GFP_KERNEL)?,
-                    scratch: KBox::new(Counts::ZERO, GFP_KERNEL)?,
-                }),
+                baseline <- new_mutex!(Baseline::new()?),
             }? Error),
             GFP_KERNEL,
         )
@@ -189,20 +180,13 @@ impl Stats {
 
 impl Source for Stats {
     fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot<'_>) -> R) -> R {
-        let mut guard = self.baseline.lock();
-        let Baseline { base, scratch } = &mut *guard;
-        scratch.clear();
-        let in_flight = self.absolute_into(scratch);
-        scratch.subtract(base);
-        f(&Snapshot::new(scratch, in_flight))
+        self.baseline
+            .lock()
+            .snapshot(|sum| self.absolute_into(sum), f)
     }
 
     fn reset(&self) {
-        let mut guard = self.baseline.lock();
-        let Baseline { base, scratch } = &mut *guard;
-        scratch.clear();
-        self.absolute_into(scratch);
-        core::mem::swap(base, scratch);
+        self.baseline.lock().reset(|sum| self.absolute_into(sum));
     }
 }
 
@@ -211,14 +195,8 @@ mod tests {
     use super::*;
     use crate::dmp_request::IoClass;
 
-    const fn req(class: IoClass, bytes: u32) -> Request {
-        Request {
-            class,
-            bytes,
-            fua: false,
-            preflush: false,
-            polled: false,
-        }
+    fn req(class: IoClass, bytes: u32) -> Request {
+        Request::plain(class, bytes)
     }
 
     /// `(reqs, bytes)` of `class` and the requests in flight, from one snapshot.

@@ -250,13 +250,7 @@ mod tests {
         // The highest minor number: no device-mapper device has it.
         let minor = (1 << 20) - 1;
         let stats = Stats::new()?;
-        stats.count_one(Request {
-            class: IoClass::Write,
-            bytes: 4096,
-            fua: false,
-            preflush: false,
-            polled: false,
-        });
+        stats.count_one(Request::plain(IoClass::Write, 4096));
         let files = DeviceFiles::new(stats, DevT { major: 254, minor });
         let mut buf = [0u8; 4096];
         let n = show(&files, c"dev", &mut buf)?;

@@ -7,7 +7,7 @@
 //! the I/O path nothing.
 
 use crate::{
-    dmp_counts::{Counts, Snapshot, Source},
+    dmp_counts::{Baseline, Counts, Snapshot, Source},
     dmp_stats::Stats,
 };
 use kernel::{
@@ -27,26 +27,16 @@ struct TotalInner {
     live: KVec<Arc<Stats>>,
     /// What the removed devices counted, from their creation to their removal.
     retired: KBox<Counts>,
-    /// The sum at the last reset.
-    base: KBox<Counts>,
-    /// Room for a reader's or a reset's sum.
-    scratch: KBox<Counts>,
+    baseline: Baseline,
 }
 
 impl TotalInner {
-    /// The sum since the module was loaded (no reset applied) into `scratch`; the requests
-    /// in flight.
-    fn absolute_into_scratch(&mut self) -> u64 {
-        let Self {
-            live,
-            retired,
-            scratch,
-            ..
-        } = self;
-        scratch.clear();
-        scratch.add(retired);
+    /// Adds the counters since the module was loaded (no reset applied) to `sum`; returns
+    /// the requests in flight.
+    fn absolute_into(live: &[Arc<Stats>], retired: &Counts, sum: &mut Counts) -> u64 {
+        sum.add(retired);
         live.iter()
-            .fold(0u64, |n, s| n.wrapping_add(s.absolute_into(scratch)))
+            .fold(0u64, |n, s| n.wrapping_add(s.absolute_into(sum)))
     }
 }
 
@@ -58,8 +48,7 @@ impl Total {
                 inner <- new_mutex!(TotalInner {
                     live: KVec::new(),
                     retired: KBox::new(Counts::ZERO, GFP_KERNEL)?,
-                    base: KBox::new(Counts::ZERO, GFP_KERNEL)?,
-                    scratch: KBox::new(Counts::ZERO, GFP_KERNEL)?,
+                    baseline: Baseline::new()?,
                 }),
             }? Error),
             GFP_KERNEL,
@@ -86,17 +75,22 @@ impl Total {
 impl Source for Total {
     fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot<'_>) -> R) -> R {
         let mut inner = self.inner.lock();
-        let in_flight = inner.absolute_into_scratch();
-        let TotalInner { base, scratch, .. } = &mut *inner;
-        scratch.subtract(base);
-        f(&Snapshot::new(scratch, in_flight))
+        let TotalInner {
+            live,
+            retired,
+            baseline,
+        } = &mut *inner;
+        baseline.snapshot(|sum| TotalInner::absolute_into(live, retired, sum), f)
     }
 
     fn reset(&self) {
         let mut inner = self.inner.lock();
-        inner.absolute_into_scratch();
-        let TotalInner { base, scratch, .. } = &mut *inner;
-        core::mem::swap(base, scratch);
+        let TotalInner {
+            live,
+            retired,
+            baseline,
+        } = &mut *inner;
+        baseline.reset(|sum| TotalInner::absolute_into(live, retired, sum));
     }
 }
 
@@ -105,14 +99,8 @@ mod tests {
     use super::*;
     use crate::dmp_request::{IoClass, Outcome, Request};
 
-    const fn req(class: IoClass, bytes: u32) -> Request {
-        Request {
-            class,
-            bytes,
-            fua: false,
-            preflush: false,
-            polled: false,
-        }
+    fn req(class: IoClass, bytes: u32) -> Request {
+        Request::plain(class, bytes)
     }
 
     #[test]
