@@ -11,9 +11,14 @@
 PASSED=0 FAILED=0 SKIPPED=0
 SKIP_FILE=/tmp/dmp-skip.$$
 
-now() { date +%s.%N; }
+# Every helper that runs after each test avoids starting processes where bash can do the
+# work: on a sanitizer kernel under emulation each one costs about half a second.
+now() { echo "$EPOCHREALTIME"; }
 # elapsed START: seconds since START (from now), to a tenth
-elapsed() { awk -v s="$1" -v e="$(now)" 'BEGIN { printf "%.1f", e - s }'; }
+elapsed() {
+	local d=$(((${EPOCHREALTIME/./} - ${1/./}) / 100000))
+	echo "$((d / 10)).$((d % 10))"
+}
 
 # skip REASON...: record why the test or check is skipped, and return 77: under `set -e`
 # (as tests/run runs tests) that ends it; elsewhere follow it with `return 77`.
@@ -96,7 +101,9 @@ kernel_log_clean() {
 bad_taint() {
 	local ok=$((4096 | 8192))
 	[ ! -d /sys/kernel/debug/kunit ] || ok=$((ok | 262144))
-	echo $(($(cat /proc/sys/kernel/tainted) & ~ok))
+	local t
+	read -r t </proc/sys/kernel/tainted
+	echo $((t & ~ok))
 }
 taint_clean() { [ "$(bad_taint)" = 0 ]; }
 
@@ -159,21 +166,21 @@ dio_read() { dd if="$1" of=/dev/null bs="$2" count="$3" skip="${4:-0}" iflag=dir
 dio_write() { dd if=/dev/urandom of="$1" bs="$2" count="$3" seek="${4:-0}" oflag=direct status=none conv=notrunc; }
 
 # module_loaded NAME: the module NAME is loaded
-module_loaded() { grep -q "^$1 " /proc/modules; }
+module_loaded() { [ -d "/sys/module/$1" ]; }
 
 load_dmp() {
 	module_loaded dmp || insmod "$TOP/dmp.ko"
 }
 
-# Remove every device-mapper device the tests made.
+# Remove every device-mapper device the tests made; stacked devices take a second pass.
 remove_all_devices() {
-	local n
-	for n in $(dmsetup ls 2>/dev/null | awk '$1 != "No" { print $1 }'); do
-		dmsetup remove --retry "$n" >/dev/null 2>&1 || true
-	done
-	# Stacked devices: a second pass for what the first could not remove.
-	for n in $(dmsetup ls 2>/dev/null | awk '$1 != "No" { print $1 }'); do
-		dmsetup remove --retry "$n" >/dev/null 2>&1 || true
+	local n _ pass left
+	for pass in 1 2; do
+		left=0
+		while read -r n _; do
+			[ "$n" = No ] || dmsetup remove --retry "$n" >/dev/null 2>&1 || left=1
+		done < <(dmsetup ls 2>/dev/null)
+		[ "$left" = 1 ] || break
 	done
 }
 
@@ -198,31 +205,41 @@ loop_dev() {
 	losetup --find --show --sector-size "${2:-512}" "$f"
 }
 
+# scratch_mounts dm|other|all: the mount points under $SCRATCH, innermost first, of
+# device-mapper devices, of anything else, or of both
+scratch_mounts() {
+	local dev mnt _
+	while read -r dev mnt _; do
+		[[ $mnt == "$SCRATCH"/* ]] || continue
+		case $1:$dev in
+		dm:/dev/mapper/* | dm:/dev/dm-* | all:*) echo "$mnt" ;;
+		other:/dev/mapper/* | other:/dev/dm-*) ;;
+		other:*) echo "$mnt" ;;
+		esac
+	done </proc/mounts | sort -r
+}
+
 cleanup() {
-	# A failed test may leave I/O running in the background.
-	pkill -9 -x fio 2>/dev/null && sleep 0.5
-	pkill -9 -x fsstress 2>/dev/null && sleep 0.5
-	# ... or udevd, which only the fstests run uses.
-	pkill -x systemd-udevd 2>/dev/null && sleep 0.5
-	# Its control socket outlives it, and libdevmapper would take udev for running.
-	rm -rf /run/udev
-	local m
+	# A failed test may leave I/O running in the background ...
+	pkill -9 -x 'fio|fsstress' 2>/dev/null && sleep 0.5
+	# ... or udevd, which only the fstests run uses; its control socket outlives it, and
+	# libdevmapper would take udev for running.
+	if [ -e /run/udev ]; then
+		pkill -x systemd-udevd 2>/dev/null && sleep 0.5
+		rm -rf /run/udev
+	fi
 	# ... or a device suspended, with I/O waiting on it.
-	for m in $(dmsetup info -c --noheadings -o name,attr --separator ' ' 2>/dev/null | awk 'NF == 2 && $2 ~ /s/ { print $1 }'); do
-		dmsetup resume "$m" || true
-	done
-	# File systems on devices first (innermost first), then the devices, then what backs them.
-	for m in $(awk -v d="$SCRATCH/" 'index($2, d) == 1 && $1 ~ /^\/dev\/(mapper|dm-)/ { print $2 }' /proc/mounts | sort -r); do
-		umount "$m" || true
-	done
+	local m attr
+	while read -r m attr; do
+		[[ $attr != *s* ]] || dmsetup resume "$m" || true
+	done < <(dmsetup info -c --noheadings -o name,attr --separator ' ' 2>/dev/null | grep -v '^No ')
+	[ -d "$SCRATCH" ] || { remove_all_devices; return 0; }
+	# File systems on devices first, then the devices, then what backs them.
+	for m in $(scratch_mounts dm); do umount "$m" || true; done
 	remove_all_devices
-	for m in $(awk -v d="$SCRATCH/" 'index($2, d) == 1 && $1 !~ /^\/dev\/(mapper|dm-)/ { print $2 }' /proc/mounts | sort -r); do
-		umount "$m" 2>/dev/null || true
-	done
-	losetup -D
-	for m in $(awk -v d="$SCRATCH/" 'index($2, d) == 1 { print $2 }' /proc/mounts | sort -r); do
-		umount "$m" || true
-	done
+	for m in $(scratch_mounts other); do umount "$m" 2>/dev/null || true; done
+	! compgen -G '/sys/block/loop*/loop' >/dev/null || losetup -D
+	for m in $(scratch_mounts all); do umount "$m" || true; done
 	rm -rf "$SCRATCH"
 }
 
