@@ -48,21 +48,25 @@ endif
 demo: all
 	@scripts/vm tests/demo.sh
 
-test: all fstests
+test: all fstests blktests
 	@scripts/lint
 	@scripts/vm tests/run $(TESTS)
 
-test-debug: fstests
+test-debug: fstests blktests
 	@DMP_KERNEL=debug scripts/lint
 	@DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm --debug tests/debug-run $(TESTS)
 
-stress: all fstests
+stress: all fstests blktests
 	@DMP_VM_MEM=$${DMP_VM_MEM:-4G} DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm \
 		"STRESS_SCALE=$${STRESS_SCALE:-1} STRESS_TABLES=$${STRESS_TABLES:-1000} FSTESTS='$(FSTESTS)' tests/run --stress $(TESTS)"
 
 # fstests, built into the build root from ../shared/third_party/ (skipped if absent)
 fstests:
 	@scripts/setup-fstests
+
+# blktests (skipped if absent) and the zoned and DAX tests' tools, into the build root
+blktests:
+	@scripts/setup-blktests
 
 lint:
 	@scripts/lint
@@ -82,4 +86,4 @@ deb:
 test-deb: deb
 	@scripts/vm --writable tests/deb-run
 
-.PHONY: all clean demo test test-debug stress fstests lint deb test-deb bench bench-profile bench-floor
+.PHONY: all clean demo test test-debug stress fstests blktests lint deb test-deb bench bench-profile bench-floor

@@ -14,23 +14,39 @@ use crate::{
 use core::fmt::{self, Write};
 use kernel::prelude::*;
 
+/// The classes of the `stat` line before `fua_writes preflush_writes in_flight`; the
+/// classes added later follow those three, so no field ever moves.
+const STAT_FIRST_CLASSES: usize = 5;
+
 /// Writes the `stat` line: for each class (read, write, flush, discard, write_zeroes)
 /// `reqs bytes io_errors other_errors latency_ns`, then `fua_writes preflush_writes
-/// in_flight`; 28 fields.
+/// in_flight`, then the same five fields for the zone class; 33 fields.
 pub(crate) fn write_stat(out: &mut impl Write, s: &Snapshot<'_>) -> fmt::Result {
-    for (i, c) in IoClass::ALL.into_iter().enumerate() {
+    let (first, added) = IoClass::ALL.split_at(STAT_FIRST_CLASSES);
+    for (i, c) in first.iter().enumerate() {
         let sep = if i == 0 { "" } else { " " };
-        write!(
-            out,
-            "{sep}{} {} {} {} {}",
-            s.reqs(c),
-            s.bytes(c),
-            s.io_errors(c),
-            s.other_errors(c),
-            s.latency_ns(c)
-        )?;
+        write!(out, "{sep}")?;
+        write_class(out, s, *c)?;
     }
-    writeln!(out, " {} {} {}", s.fua(), s.preflush(), s.in_flight())
+    write!(out, " {} {} {}", s.fua(), s.preflush(), s.in_flight())?;
+    for c in added {
+        write!(out, " ")?;
+        write_class(out, s, *c)?;
+    }
+    writeln!(out)
+}
+
+/// Writes the five `stat` fields of `class`: `reqs bytes io_errors other_errors latency_ns`.
+fn write_class(out: &mut impl Write, s: &Snapshot<'_>, c: IoClass) -> fmt::Result {
+    write!(
+        out,
+        "{} {} {} {} {}",
+        s.reqs(c),
+        s.bytes(c),
+        s.io_errors(c),
+        s.other_errors(c),
+        s.latency_ns(c)
+    )
 }
 
 /// Writes one histogram line: `name count sum cumulative-buckets...`.
@@ -90,11 +106,12 @@ pub(crate) fn write_size_histogram(out: &mut impl Write, s: &Snapshot<'_>) -> fm
 }
 
 /// Writes the INFO status: read requests and bytes, write requests and bytes, flush
-/// requests, discard requests and bytes, write-zeroes requests and bytes.
+/// requests, discard requests and bytes, write-zeroes requests and bytes, zone management
+/// requests.
 pub(crate) fn write_info(out: &mut impl Write, s: &Snapshot<'_>) -> fmt::Result {
     write!(
         out,
-        "{} {} {} {} {} {} {} {} {}",
+        "{} {} {} {} {} {} {} {} {} {}",
         s.reqs(IoClass::Read),
         s.bytes(IoClass::Read),
         s.reqs(IoClass::Write),
@@ -104,6 +121,7 @@ pub(crate) fn write_info(out: &mut impl Write, s: &Snapshot<'_>) -> fmt::Result 
         s.bytes(IoClass::Discard),
         s.reqs(IoClass::WriteZeroes),
         s.bytes(IoClass::WriteZeroes),
+        s.reqs(IoClass::Zone),
     )
 }
 
@@ -141,21 +159,25 @@ mod tests {
     }
 
     #[test]
-    fn stat_line_has_28_fields() -> Result {
+    fn stat_line_has_33_fields() -> Result {
         let mut c = Counts::ZERO;
         reads(&mut c, 1, 4096, 2500);
         c.io_errors[0] = 1;
         c.reqs[1] = 1;
         c.bytes[1] = 8192;
         c.fua = 1;
+        c.reqs[IoClass::Zone as usize] = 3;
+        c.other_errors[IoClass::Zone as usize] = 1;
+        c.latency_ns[IoClass::Zone as usize] = 7000;
         let mut out = Buf { b: KVec::new() };
         assert!(write_stat(&mut out, &Snapshot::new(&c, 1)).is_ok());
         assert_eq!(out.b.last(), Some(&b'\n'));
-        assert_eq!(fields(&out.b[..out.b.len() - 1]), 28);
+        assert_eq!(fields(&out.b[..out.b.len() - 1]), 33);
         assert!(out
             .b
             .starts_with(b"1 4096 1 0 2500 1 8192 0 0 0 0 0 0 0 0 "));
-        assert!(out.b.ends_with(b" 1 0 1\n"));
+        // fua_writes preflush_writes in_flight stay fields 26-28; the zone class follows.
+        assert!(out.b.ends_with(b" 0 0 0 0 0 1 0 1 3 0 0 1 7000\n"));
         Ok(())
     }
 
@@ -187,24 +209,26 @@ mod tests {
         assert!(read.starts_with(b"read 3 3900 2 2 3 3 "));
         assert_eq!(fields(read), 3 + 27);
         assert!(read.ends_with(b" 3"));
-        assert_eq!(out.b.split(|c| *c == b'\n').count(), 1 + 5 + 1);
+        assert_eq!(out.b.split(|c| *c == b'\n').count(), 1 + 6 + 1);
+        let zone = out.b.split(|c| *c == b'\n').nth(6).unwrap_or(b"");
+        assert!(zone.starts_with(b"zone 0 0 0 "));
         Ok(())
     }
 
     fn mixed() -> Counts {
         let mut c = Counts::ZERO;
-        c.reqs = [1, 2, 1, 1, 1];
-        c.bytes = [4096, 1536, 0, 8192, 65536];
+        c.reqs = [1, 2, 1, 1, 1, 4];
+        c.bytes = [4096, 1536, 0, 8192, 65536, 0];
         c
     }
 
     #[test]
-    fn info_status_has_nine_fields_in_order() -> Result {
+    fn info_status_has_ten_fields_in_order() -> Result {
         let c = mixed();
         let mut buf = [0u8; 128];
         let mut out = Emitter::new(&mut buf).ok_or(EINVAL)?;
         assert!(write_info(&mut out, &Snapshot::new(&c, 0)).is_ok());
-        assert_eq!(out.as_bytes(), b"1 4096 2 1536 1 1 8192 1 65536");
+        assert_eq!(out.as_bytes(), b"1 4096 2 1536 1 1 8192 1 65536 4");
         Ok(())
     }
 

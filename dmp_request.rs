@@ -15,7 +15,7 @@ use kernel::prelude::*;
 pub(crate) enum IoClass {
     /// A read.
     Read = 0,
-    /// A write with data (including FUA writes).
+    /// A write with data (including FUA writes and zone appends).
     Write = 1,
     /// A flush with no data (an empty `REQ_PREFLUSH` write).
     Flush = 2,
@@ -23,10 +23,13 @@ pub(crate) enum IoClass {
     Discard = 3,
     /// A write-zeroes request.
     WriteZeroes = 4,
+    /// Zone management of a zoned device: a zone reset (of one zone or all), open, close
+    /// or finish. No data.
+    Zone = 5,
 }
 
 /// The number of classes.
-pub(crate) const CLASSES: usize = 5;
+pub(crate) const CLASSES: usize = 6;
 
 impl IoClass {
     /// Every class, in field order.
@@ -36,6 +39,7 @@ impl IoClass {
         IoClass::Flush,
         IoClass::Discard,
         IoClass::WriteZeroes,
+        IoClass::Zone,
     ];
 
     /// The class's name in files and tools.
@@ -46,6 +50,7 @@ impl IoClass {
             IoClass::Flush => "flush",
             IoClass::Discard => "discard",
             IoClass::WriteZeroes => "write_zeroes",
+            IoClass::Zone => "zone",
         }
     }
 }
@@ -56,9 +61,14 @@ pub(crate) fn classify(op: BioOp, bytes: u32) -> Option<IoClass> {
     match op {
         BioOp::Read => Some(IoClass::Read),
         BioOp::Write if bytes == 0 => Some(IoClass::Flush),
-        BioOp::Write => Some(IoClass::Write),
+        BioOp::Write | BioOp::ZoneAppend => Some(IoClass::Write),
         BioOp::Discard | BioOp::SecureErase => Some(IoClass::Discard),
         BioOp::WriteZeroes => Some(IoClass::WriteZeroes),
+        BioOp::ZoneReset
+        | BioOp::ZoneResetAll
+        | BioOp::ZoneOpen
+        | BioOp::ZoneClose
+        | BioOp::ZoneFinish => Some(IoClass::Zone),
         BioOp::Other => None,
     }
 }
@@ -137,6 +147,17 @@ mod tests {
             classify(BioOp::WriteZeroes, 4096),
             Some(IoClass::WriteZeroes)
         );
+        // A zone append is a write, whatever its size; zone management is never one.
+        assert_eq!(classify(BioOp::ZoneAppend, 4096), Some(IoClass::Write));
+        for op in [
+            BioOp::ZoneReset,
+            BioOp::ZoneResetAll,
+            BioOp::ZoneOpen,
+            BioOp::ZoneClose,
+            BioOp::ZoneFinish,
+        ] {
+            assert_eq!(classify(op, 0), Some(IoClass::Zone));
+        }
         assert_eq!(classify(BioOp::Other, 4096), None);
     }
 

@@ -64,7 +64,7 @@ fn reset<T: StatsDir>(dir: &T, input: &[u8]) -> Result {
 }
 
 /// The number of files every statistics directory has.
-const STATS_FILES: usize = 17;
+const STATS_FILES: usize = 18;
 
 /// The files every statistics directory has: the six of the original README first, in its
 /// order.
@@ -100,6 +100,7 @@ const fn stats_files<T: StatsDir>() -> [File<T>; STATS_FILES] {
         File::show(c"write_zeroes_bytes", 0o444, |d, o| {
             number(d, o, |s| s.bytes(WriteZeroes))
         }),
+        File::show(c"zone_reqs", 0o444, |d, o| number(d, o, |s| s.reqs(Zone))),
         File::show(c"stat", 0o444, |d, o| text(d, o, |o, s| write_stat(o, s))),
         File::show(c"latency_histogram", 0o444, |d, o| {
             text(d, o, |o, s| write_latency_histogram(o, s))

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The `dmp` target: forwards every bio to one underlying device, as dm-linear does, and
-//! counts it (reference: `docs/admin-guide/device-mapper/dmp.rst`).
+//! counts it (reference: `docs/admin-guide/device-mapper/dmp.rst`). Like dm-linear it
+//! serves host-managed zoned devices (zone reports remapped by its offset) and DAX (pages
+//! remapped the same way); DAX loads and stores are not bios and are not counted.
 
+#[cfg(CONFIG_BLK_DEV_ZONED)]
+use crate::kernel_staging::device_mapper::ZoneReport;
 use crate::{
     dmp_counts::Source,
     dmp_format::write_info,
@@ -94,6 +98,12 @@ pub(crate) struct DmpTarget {
 }
 
 impl DmpTarget {
+    /// The sector of the underlying device that `sector` of the mapped device lands on.
+    #[inline(always)]
+    fn remap(&self, target: &Target<'_>, sector: u64) -> u64 {
+        self.offset.wrapping_add(target.offset_of(sector))
+    }
+
     /// What `bio` counts as, if it is counted here.
     #[inline(always)]
     fn request(&self, bio: &Bio) -> Option<Request> {
@@ -114,12 +124,13 @@ impl DmpTarget {
 #[vtable]
 impl Operations for DmpTarget {
     const NAME: &'static CStr = c"dmp";
-    const VERSION: [u32; 3] = [2, 0, 0];
+    const VERSION: [u32; 3] = [2, 1, 0];
     const FEATURES: Features = Features::of(&[
         Feature::Nowait,
         Feature::PassesIntegrity,
         Feature::PassesCrypto,
         Feature::AtomicWrites,
+        Feature::ZonedHm,
     ]);
 
     type Shared = Shared;
@@ -168,7 +179,7 @@ impl Operations for DmpTarget {
             *io = PerIo(Some((req, Instant::now())));
         }
         bio.set_dev(dev);
-        bio.set_sector(self.offset.wrapping_add(target.offset_of(bio.sector())));
+        bio.set_sector(self.remap(target, bio.sector()));
         MapResult::Remapped
     }
 
@@ -228,6 +239,17 @@ impl Operations for DmpTarget {
             Some(dev) => visit.visit(dev, self.offset, target.len()),
             None => 0,
         }
+    }
+
+    #[cfg(CONFIG_BLK_DEV_ZONED)]
+    fn report_zones(&self, target: &Target<'_>, report: &mut ZoneReport<'_>) -> Result<u32> {
+        let dev = target.device(self.dev).ok_or(EIO)?;
+        let sector = self.remap(target, report.next_sector());
+        report.report(dev, self.offset, sector)
+    }
+
+    fn dax_map<'a>(&self, target: &Target<'a>, sector: u64) -> Option<(&'a Device, u64)> {
+        Some((target.device(self.dev)?, self.remap(target, sector)))
     }
 
     fn prepare_ioctl<'a>(&self, target: &Target<'a>) -> Option<(&'a Device, IoctlAccess)> {

@@ -19,13 +19,22 @@
 //! which it reaches those devices. `map` and `end_io` take `&self` because they run on
 //! many CPUs at once; what a target keeps for one bio from `map` to `end_io` is its typed
 //! per-bio data ([`Operations::PerIo`]).
+//!
+//! A target that forwards to its devices linearly, as dm-linear does, can also serve zoned
+//! devices ([`Feature::ZonedHm`] and [`Operations::report_zones`]) and DAX
+//! ([`Operations::dax_map`]); device-mapper itself checks zone alignment, stacks the zone
+//! limits and refuses reloads that would change them.
 
 mod bio;
+#[cfg(CONFIG_FS_DAX)]
+mod dax;
 mod device;
 mod operations;
 mod registration;
 mod status;
 mod target;
+#[cfg(CONFIG_BLK_DEV_ZONED)]
+mod zoned;
 
 pub(crate) use bio::{Bio, BioOp, BlkStatus};
 pub(crate) use device::{DevT, Device, DeviceId, DeviceName, MappedDeviceRef};
@@ -33,3 +42,5 @@ pub(crate) use operations::{DeviceVisitor, IoctlAccess, MapResult, Operations};
 pub(crate) use registration::Module;
 pub(crate) use status::{Emitter, StatusKind};
 pub(crate) use target::{Args, Feature, Features, NewTarget, TableId, Target, TargetError};
+#[cfg(CONFIG_BLK_DEV_ZONED)]
+pub(crate) use zoned::ZoneReport;

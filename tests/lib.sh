@@ -137,7 +137,7 @@ expect_fail() {
 # The single-value statistics files, in /sys/kernel/dmp and in each device's directory.
 STAT_FILES="read_reqs write_reqs total_reqs avg_read_size avg_write_size avg_size
 read_bytes write_bytes flush_reqs discard_reqs discard_bytes write_zeroes_reqs
-write_zeroes_bytes"
+write_zeroes_bytes zone_reqs"
 
 # A statistics file of the module (dmp_stat NAME) or of a device (dmp_stat NAME DEV).
 dmp_stat() {
@@ -146,7 +146,8 @@ dmp_stat() {
 
 # stat_of DEV FIELD: a field of devices/DEV/stat (1-based; class c = 0..4 of read, write,
 # flush, discard, write_zeroes has reqs 5c+1, bytes 5c+2, io_errors 5c+3, other_errors 5c+4,
-# latency_ns 5c+5; then 26 fua, 27 preflush, 28 in_flight).
+# latency_ns 5c+5; then 26 fua, 27 preflush, 28 in_flight; then zone: 29 reqs, 30 bytes,
+# 31 io_errors, 32 other_errors, 33 latency_ns).
 stat_of() { awk -v f="$2" '{ print $f }' "/sys/kernel/dmp/devices/$1/stat"; }
 
 # dm_stat DEV FIELD: a field of /sys/block/dm-N/stat (1 reads, 3 read sectors, 5 writes,
@@ -181,6 +182,17 @@ remove_all_devices() {
 			[ "$n" = No ] || dmsetup remove --retry "$n" >/dev/null 2>&1 || left=1
 		done < <(dmsetup ls 2>/dev/null)
 		[ "$left" = 1 ] || break
+	done
+}
+
+# Remove the null_blk devices the tests made through configfs (tests/zoned.sh).
+remove_null_blk() {
+	local d
+	[ -d /sys/kernel/config/nullb ] || return 0
+	for d in /sys/kernel/config/nullb/*/; do
+		[ -d "$d" ] || continue
+		echo 0 >"$d/power" 2>/dev/null || true
+		rmdir "$d" || true
 	done
 }
 
@@ -233,10 +245,11 @@ cleanup() {
 	while read -r m attr; do
 		[[ $attr != *s* ]] || dmsetup resume "$m" || true
 	done < <(dmsetup info -c --noheadings -o name,attr --separator ' ' 2>/dev/null | grep -v '^No ')
-	[ -d "$SCRATCH" ] || { remove_all_devices; return 0; }
+	[ -d "$SCRATCH" ] || { remove_all_devices; remove_null_blk; return 0; }
 	# File systems on devices first, then the devices, then what backs them.
 	for m in $(scratch_mounts dm); do umount "$m" || true; done
 	remove_all_devices
+	remove_null_blk
 	for m in $(scratch_mounts other); do umount "$m" 2>/dev/null || true; done
 	! compgen -G '/sys/block/loop*/loop' >/dev/null || losetup -D
 	for m in $(scratch_mounts all); do umount "$m" || true; done

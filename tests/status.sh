@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # dmsetup status and table, IMA measurement, dmsetup message.
 
-# dmsetup status: nine positional counters; dmsetup table: the canonical major:minor and
+# dmsetup status: ten positional counters; dmsetup table: the canonical major:minor and
 # offset, as dm-linear prints them.
 test_status_and_table() {
 	local loop
@@ -40,7 +40,7 @@ test_status_and_table() {
 	local st
 	st=$(dmsetup status s1)
 	set -- $st
-	expect_eq "$#" 12 "status field count: $st"
+	expect_eq "$#" 13 "status field count: $st"
 	expect_eq "$1 $2 $3" "0 $((16 * 2048 - 8)) dmp" "status prefix"
 	shift 3
 	expect_eq "$1" "$(dmp_stat read_reqs s1)" "status 1 (read requests)"
@@ -53,6 +53,7 @@ test_status_and_table() {
 	expect_eq "$7" $((1 << 20)) "status 7 (discard bytes)"
 	expect_eq "$8" "$(dmp_stat write_zeroes_reqs s1)" "status 8 (write-zeroes requests)"
 	expect_eq "$9" $((2 << 20)) "status 9 (write-zeroes bytes)"
+	expect_eq "${10}" 0 "status 10 (zone management requests, none on a loop device)"
 	[ "$1" -ge 3 ] && [ "$5" -ge 1 ] && [ "$6" -ge 1 ] && [ "$8" -ge 1 ] || fail "counts too small: $st"
 }
 
@@ -61,7 +62,7 @@ test_ima_measurement() {
 	local m=/sys/kernel/security/ima/ascii_runtime_measurements
 	[ -r "$m" ] || { skip "no IMA measurements list"; return 77; }
 	dmsetup create ima1 --table "0 2048 dmp /dev/ram1 16"
-	local want="target_name=dmp,target_version=2.0.0,device_name=1:1,start=16;"
+	local want="target_name=dmp,target_version=2.1.0,device_name=1:1,start=16;"
 	python3 -c '
 import sys
 want = sys.argv[2]

@@ -21,7 +21,20 @@ pub(crate) enum BioOp {
     SecureErase,
     /// `REQ_OP_WRITE_ZEROES`.
     WriteZeroes,
-    /// Anything else (zone management, driver-private operations).
+    /// `REQ_OP_ZONE_APPEND`: a write at the write pointer of a zone, whose sector the
+    /// device sets when it completes (device-mapper maps it back).
+    ZoneAppend,
+    /// `REQ_OP_ZONE_RESET`: one zone's write pointer back to its start.
+    ZoneReset,
+    /// `REQ_OP_ZONE_RESET_ALL`: every sequential zone's write pointer back to its start.
+    ZoneResetAll,
+    /// `REQ_OP_ZONE_OPEN`: a zone explicitly opened.
+    ZoneOpen,
+    /// `REQ_OP_ZONE_CLOSE`: a zone closed.
+    ZoneClose,
+    /// `REQ_OP_ZONE_FINISH`: a zone made full.
+    ZoneFinish,
+    /// Anything else (driver-private operations).
     Other,
 }
 
@@ -60,6 +73,12 @@ impl Bio {
             k::req_op_REQ_OP_DISCARD => BioOp::Discard,
             k::req_op_REQ_OP_SECURE_ERASE => BioOp::SecureErase,
             k::req_op_REQ_OP_WRITE_ZEROES => BioOp::WriteZeroes,
+            k::req_op_REQ_OP_ZONE_APPEND => BioOp::ZoneAppend,
+            k::req_op_REQ_OP_ZONE_RESET => BioOp::ZoneReset,
+            k::req_op_REQ_OP_ZONE_RESET_ALL => BioOp::ZoneResetAll,
+            k::req_op_REQ_OP_ZONE_OPEN => BioOp::ZoneOpen,
+            k::req_op_REQ_OP_ZONE_CLOSE => BioOp::ZoneClose,
+            k::req_op_REQ_OP_ZONE_FINISH => BioOp::ZoneFinish,
             _ => BioOp::Other,
         }
     }

@@ -39,6 +39,24 @@ impl Device {
         unsafe { (*self.raw()).bdev }
     }
 
+    /// The device's DAX device (NULL if it has none), as device-mapper found it when it
+    /// opened the device.
+    #[cfg(CONFIG_FS_DAX)]
+    pub(super) fn dax_dev(&self) -> *mut c::dax_device {
+        // SAFETY: Per the invariants the device is held; `dax_dev` is set when it is opened
+        // and never changes while it is.
+        unsafe { (*self.raw()).dax_dev }
+    }
+
+    /// The first sector of the device in its disk: a partition's offset, else 0
+    /// (`get_start_sect`).
+    #[cfg(CONFIG_FS_DAX)]
+    pub(super) fn start_sect(&self) -> u64 {
+        // SAFETY: Per the invariants the device is held, so its block device is live;
+        // `bd_start_sect` never changes while it is open.
+        unsafe { (*self.bdev()).bd_start_sect }
+    }
+
     /// The device's `major:minor` name, as device-mapper prints it in tables.
     pub(crate) fn name(&self) -> &CStr {
         // SAFETY: Per the invariants the device is held; `name` is a NUL-terminated array

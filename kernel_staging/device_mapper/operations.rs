@@ -4,6 +4,10 @@
 //!
 //! C header: [`include/linux/device-mapper.h`](srctree/include/linux/device-mapper.h)
 
+#[cfg(CONFIG_FS_DAX)]
+use super::dax;
+#[cfg(CONFIG_BLK_DEV_ZONED)]
+use super::ZoneReport;
 use super::{
     device::Devices, registration::Registration, Args, Bio, BlkStatus, Device, DeviceName, Emitter,
     Features, NewTarget, StatusKind, Target, TargetError,
@@ -114,6 +118,27 @@ pub(crate) trait Operations: Sized + Send + Sync + 'static {
     fn prepare_ioctl<'a>(&self, _target: &Target<'a>) -> Option<(&'a Device, IoctlAccess)> {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
+
+    /// Reports the zones of the target's part of the mapped device, from
+    /// [`ZoneReport::next_sector`] on, with [`ZoneReport::report`]; returns how many zones
+    /// were reported. A target of a type with [`Feature::ZonedHm`](super::Feature::ZonedHm)
+    /// implements it. Runs in process context; it may sleep.
+    #[cfg(CONFIG_BLK_DEV_ZONED)]
+    fn report_zones(&self, _target: &Target<'_>, _report: &mut ZoneReport<'_>) -> Result<u32> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Where DAX finds `sector` of the mapped device (the first sector of a page, within
+    /// this target): the device and the sector on it, or `None` if no device holds it.
+    ///
+    /// A target that implements it supports DAX when its devices do: device-mapper's
+    /// `direct_access`, `dax_zero_page_range` and `dax_recovery_write` (the loads, stores
+    /// and zeroing of a file system mounted `-o dax`) go to that device's DAX device at that
+    /// page, as dm-linear's do. They are not bios: `map` never sees them. Called in any
+    /// context a file system accesses DAX pages in; it must not sleep.
+    fn dax_map<'a>(&self, _target: &Target<'a>, _sector: u64) -> Option<(&'a Device, u64)> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
 }
 
 /// The callout `iterate_devices` hands each underlying device area to.
@@ -191,6 +216,13 @@ impl<T: Operations> OperationsVTable<T> {
         } else {
             None
         },
+        #[cfg(CONFIG_BLK_DEV_ZONED)]
+        report_zones: if T::HAS_REPORT_ZONES {
+            Some(Self::report_zones_callback)
+        } else {
+            None
+        },
+        #[cfg(not(CONFIG_BLK_DEV_ZONED))]
         report_zones: None,
         busy: None,
         iterate_devices: if T::HAS_ITERATE_DEVICES {
@@ -199,8 +231,29 @@ impl<T: Operations> OperationsVTable<T> {
             None
         },
         io_hints: None,
+        #[cfg(CONFIG_FS_DAX)]
+        direct_access: if T::HAS_DAX_MAP {
+            Some(Self::direct_access_callback)
+        } else {
+            None
+        },
+        #[cfg(CONFIG_FS_DAX)]
+        dax_zero_page_range: if T::HAS_DAX_MAP {
+            Some(Self::dax_zero_page_range_callback)
+        } else {
+            None
+        },
+        #[cfg(CONFIG_FS_DAX)]
+        dax_recovery_write: if T::HAS_DAX_MAP {
+            Some(Self::dax_recovery_write_callback)
+        } else {
+            None
+        },
+        #[cfg(not(CONFIG_FS_DAX))]
         direct_access: None,
+        #[cfg(not(CONFIG_FS_DAX))]
         dax_zero_page_range: None,
+        #[cfg(not(CONFIG_FS_DAX))]
         dax_recovery_write: None,
         list: pin_init::zeroed(),
     };
@@ -446,5 +499,108 @@ impl<T: Operations> OperationsVTable<T> {
             IoctlAccess::WholeDevice => 0,
             IoctlAccess::PartOfDevice => 1,
         }
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper (`dm_blk_do_report_zones`, process context) on a live,
+    /// constructed target, with `args` a zone report that this call alone uses until it
+    /// returns.
+    #[cfg(CONFIG_BLK_DEV_ZONED)]
+    unsafe extern "C" fn report_zones_callback(
+        ti: *mut c::dm_target,
+        args: *mut c::dm_report_zones_args,
+        nr_zones: c_uint,
+    ) -> c_int {
+        let Some(args) = NonNull::new(args) else {
+            return EINVAL.to_errno();
+        };
+        // SAFETY: Per the function's contract.
+        let ((this, target), mut report) =
+            unsafe { (Self::target(ti), ZoneReport::from_raw(args, nr_zones)) };
+        match this.report_zones(&target, &mut report) {
+            Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// The DAX device and page that page `pgoff` of the mapped device lies on, or `None`.
+    #[cfg(CONFIG_FS_DAX)]
+    fn dax_page(
+        this: &T,
+        target: &Target<'_>,
+        pgoff: c_ulong,
+    ) -> Option<(*mut c::dax_device, c_ulong)> {
+        let (dev, sector) =
+            this.dax_map(target, dax::page_to_sector(u64::try_from(pgoff).ok()?))?;
+        let dax_dev = dev.dax_dev();
+        if dax_dev.is_null() {
+            return None;
+        }
+        let pgoff = dax::sector_to_page(dev.start_sect(), sector);
+        Some((dax_dev, c_ulong::try_from(pgoff).ok()?))
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper (`dm_dax_direct_access`, inside a DAX read lock) on a live,
+    /// constructed target, with `kaddr` and `pfn` as `dax_direct_access` takes them.
+    #[cfg(CONFIG_FS_DAX)]
+    unsafe extern "C" fn direct_access_callback(
+        ti: *mut c::dm_target,
+        pgoff: c_ulong,
+        nr_pages: c_long,
+        mode: c::dax_access_mode,
+        kaddr: *mut *mut c_void,
+        pfn: *mut c_ulong,
+    ) -> c_long {
+        // SAFETY: Per the function's contract.
+        let (this, target) = unsafe { Self::target(ti) };
+        let Some((dax_dev, pgoff)) = Self::dax_page(this, &target, pgoff) else {
+            return dax::NO_DAX as c_long;
+        };
+        // SAFETY: `dax_dev` is the DAX device of a device the target holds, which
+        // device-mapper keeps while the table is live; the other arguments are the caller's.
+        unsafe { c::dax_direct_access(dax_dev, pgoff, nr_pages, mode, kaddr, pfn) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper (`dm_dax_zero_page_range`, inside a DAX read lock) on a live,
+    /// constructed target.
+    #[cfg(CONFIG_FS_DAX)]
+    unsafe extern "C" fn dax_zero_page_range_callback(
+        ti: *mut c::dm_target,
+        pgoff: c_ulong,
+        nr_pages: usize,
+    ) -> c_int {
+        // SAFETY: Per the function's contract.
+        let (this, target) = unsafe { Self::target(ti) };
+        let Some((dax_dev, pgoff)) = Self::dax_page(this, &target, pgoff) else {
+            return dax::NO_DAX;
+        };
+        // SAFETY: As in `direct_access_callback`.
+        unsafe { c::dax_zero_page_range(dax_dev, pgoff, nr_pages) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by device-mapper (`dm_dax_recovery_write`, inside a DAX read lock) on a live,
+    /// constructed target, with `addr` and `i` as `dax_recovery_write` takes them.
+    #[cfg(CONFIG_FS_DAX)]
+    unsafe extern "C" fn dax_recovery_write_callback(
+        ti: *mut c::dm_target,
+        pgoff: c_ulong,
+        addr: *mut c_void,
+        bytes: usize,
+        i: *mut k::iov_iter,
+    ) -> usize {
+        // SAFETY: Per the function's contract.
+        let (this, target) = unsafe { Self::target(ti) };
+        let Some((dax_dev, pgoff)) = Self::dax_page(this, &target, pgoff) else {
+            return 0;
+        };
+        // SAFETY: As in `direct_access_callback`; `addr` and `i` are the caller's.
+        unsafe { c::dax_recovery_write(dax_dev, pgoff, addr, bytes, i) }
     }
 }

@@ -26,6 +26,11 @@ kernel::impl_flags!(
         PassesCrypto = c::DM_TARGET_PASSES_CRYPTO as u64,
         /// The target supports atomic writes (`DM_TARGET_ATOMIC_WRITES`).
         AtomicWrites = c::DM_TARGET_ATOMIC_WRITES as u64,
+        /// The target also serves host-managed zoned devices, all of one zoned model
+        /// (`DM_TARGET_ZONED_HM`; 0, so no feature, in a kernel without
+        /// `CONFIG_BLK_DEV_ZONED`). Such a target implements
+        /// [`Operations::report_zones`](super::Operations::report_zones).
+        ZonedHm = c::DM_TARGET_ZONED_HM as u64,
     }
 );
 
