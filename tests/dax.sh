@@ -106,3 +106,12 @@ test_dax_mount() {
 	echo "    block writes (requests bytes) for 16 MiB through DAX: dmp: $(cat /tmp/dax.dmp);" \
 		"dm-linear: $(cat /tmp/dax.linear)"
 }
+
+# The same with 128 MiB x STRESS_SCALE.
+stress_dax_mount() {
+	pmem_dev
+	dax_run dmp "$(scale 128)"
+	dax_run linear "$(scale 128)"
+	echo "    block writes (requests bytes) for $(scale 128) MiB through DAX: dmp: $(cat /tmp/dax.dmp);" \
+		"dm-linear: $(cat /tmp/dax.linear)"
+}

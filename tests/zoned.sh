@@ -171,6 +171,8 @@ test_zoned_writes_and_zone_ops() {
 	# The block layer counts zone management as writes; dmp keeps it apart.
 	expect_eq "$(($(dm_stat z1 5) - dw))" $((7 + zr)) "writes in /sys/block/dm-N/stat (with zone management)"
 	expect_eq "$(dmp_stat zone_reqs)" "$zr" "zone_reqs of the module"
+	tools/dmpstat --prometheus | grep -qx "dmp_requests_total{device=\"z1\",dm=\"dm-$(dm_minor z1)\",op=\"zone\"} $zr" ||
+		fail "dmpstat --prometheus: no op=\"zone\" count of $zr"
 }
 
 # fio's zbd mode with verification over several zones: fio's own counts are dmp's and the
@@ -289,4 +291,110 @@ test_zoned_reload_refusals() {
 	refusal_run linear
 	expect_eq "$(cat /tmp/refusals.dmp)" "$(printf 'Cannot change zone size\nNew table must emulate zone append')" "dmp's refusals"
 	expect_eq "$(cat /tmp/refusals.dmp)" "$(cat /tmp/refusals.linear)" "dmp's refusals vs dm-linear's"
+}
+
+# The stress suite's zoned runs.
+
+# fio's zbd mode with random writes over the whole device (8 zones open at a time) and
+# verification, for 60 s x STRESS_SCALE: fio's counts are dmp's and the block layer's.
+stress_zoned_fio() {
+	zoned_null zn0 1024 16 4
+	local size
+	size=$(blockdev --getsz /dev/zn0)
+	dmsetup create z1 --table "0 $size dmp /dev/zn0"
+	fio --output-format=json --output=/tmp/zbd.json --eta=never --name=zbd \
+		--filename=/dev/mapper/z1 --direct=1 --zonemode=zbd --rw=randwrite \
+		--max_open_zones=8 --bsrange=4k-128k --ioengine=libaio --iodepth=8 \
+		--time_based --runtime="$(scale 60)" --verify=crc32c --do_verify=1 >/dev/null ||
+		{ cat /tmp/zbd.json; fail "fio --zonemode=zbd failed"; }
+	local fw fr
+	fw=$(fio_json /tmp/zbd.json 'j["jobs"][0]["write"]["total_ios"]')
+	fr=$(fio_json /tmp/zbd.json 'j["jobs"][0]["read"]["total_ios"]')
+	[ "$fw" -gt 1000 ] || fail "fio wrote only $fw blocks"
+	expect_eq "$(dmp_stat write_reqs z1)" "$fw" "write_reqs vs fio"
+	expect_eq "$(dmp_stat read_reqs z1)" "$fr" "read_reqs vs fio"
+	expect_eq "$(($(dmp_stat write_reqs z1) + $(dmp_stat zone_reqs z1)))" "$(dm_stat z1 5)" \
+		"writes and zone management vs /sys/block/dm-N/stat"
+	expect_eq "$(dmp_stat read_reqs z1)" "$(dm_stat z1 1)" "reads vs /sys/block/dm-N/stat"
+	echo "    fio zbd: $fw writes, $fr verifying reads, $(dmp_stat zone_reqs z1) zone resets"
+}
+
+# btrfs with 256 MiB x STRESS_SCALE of files, over native and over emulated zone append.
+stress_zone_append_native() { zone_append_run native "$(scale 256)"; }
+stress_zone_append_emulated() { zone_append_run emulated "$(scale 256)"; }
+
+# f2fs on dmp over a zoned null_blk (its metadata in the conventional zones): files
+# written, remounted, read back, checked with fsck.f2fs; counts against the block layer.
+stress_zoned_f2fs() {
+	zoned_null zn0 1024 16 8
+	local size mnt=$SCRATCH/f2fs
+	size=$(blockdev --getsz /dev/zn0)
+	dmsetup create z1 --table "0 $size dmp /dev/zn0"
+	mkfs.f2fs -q -f -m /dev/mapper/z1 >/dev/null || fail "mkfs.f2fs -m on dmp"
+	mkdir -p "$mnt"
+	mount -t f2fs /dev/mapper/z1 "$mnt"
+	local i
+	for i in 1 2 3 4; do
+		dd if=/dev/urandom of="$mnt/f$i" bs=1M count="$(scale 32)" status=none
+	done
+	sync
+	(cd "$mnt" && sha256sum f1 f2 f3 f4) >/tmp/f2fs.sum
+	umount "$mnt"
+	mount -t f2fs /dev/mapper/z1 "$mnt"
+	(cd "$mnt" && sha256sum -c --quiet /tmp/f2fs.sum) || fail "files changed after a remount"
+	umount "$mnt"
+	fsck.f2fs /dev/mapper/z1 >/tmp/f2fs.fsck 2>&1 || { cat /tmp/f2fs.fsck; fail "fsck.f2fs"; }
+	expect_eq "$(dmp_stat read_reqs z1)" "$(dm_stat z1 1)" "reads vs /sys/block/dm-N/stat"
+	expect_eq "$(($(dmp_stat write_reqs z1) + $(dmp_stat zone_reqs z1)))" "$(dm_stat z1 5)" \
+		"writes and zone management vs /sys/block/dm-N/stat"
+	[ "$(dmp_stat write_bytes z1)" -ge $((4 * $(scale 32) << 20)) ] || fail "less written than the files hold"
+}
+
+BLKTESTS_SRC=/opt/blktests
+
+# blktests_run KIND: blktests' zbd group on a KIND (dmp or linear) device over a zoned
+# null_blk; "test status" lines (passed, failed, not run) go to /tmp/blktests.KIND, and the
+# "not run" reasons to /tmp/blktests.KIND.why
+blktests_run() {
+	local kind=$1 size
+	[ -e /tmp/blktests/.copied ] || { cp -a "$BLKTESTS_SRC" /tmp/blktests && touch /tmp/blktests/.copied; }
+	zoned_null zn0 1024 16 4
+	size=$(blockdev --getsz /dev/zn0)
+	local args=/dev/zn0
+	[ "$kind" = linear ] && args="/dev/zn0 0"
+	dmsetup create "zbd$kind" --table "0 $size $kind $args"
+	echo "TEST_DEVS=(/dev/mapper/zbd$kind)" >/tmp/blktests/config
+	(cd /tmp/blktests && ./check -o "/tmp/blktests-results-$kind" zbd) >"/tmp/blktests.$kind.log" 2>&1 || true
+	sed 's/\x1b\[[0-9;]*[A-Za-z]//g; s/\r/\n/g' "/tmp/blktests.$kind.log" |
+		awk '/^zbd\/[0-9]+/ { t = $1; match($0, /\[(passed|failed|not run)\]/);
+			if (RSTART) s[t] = substr($0, RSTART + 1, RLENGTH - 2) }
+			/^    / && t != "" && s[t] == "not run" { why[t] = why[t] $0 }
+			END { for (t in s) print t, s[t] > "/dev/stdout";
+				for (t in why) print t why[t] > "/dev/stderr" }' \
+		2>"/tmp/blktests.$kind.why" | sort >"/tmp/blktests.$kind"
+	dmsetup remove "zbd$kind"
+	remove_null_blk
+}
+
+# blktests' zbd group on dmp and on dm-linear over the same kind of zoned null_blk: every
+# test that passes on dm-linear passes on dmp; both tables and the "not run" reasons are
+# printed.
+stress_blktests_zbd() {
+	[ -x "$BLKTESTS_SRC/check" ] ||
+		skip "blktests is not built into the build root (scripts/setup-blktests; is" \
+			"../shared/third_party/ present?)"
+	blktests_run linear
+	blktests_run dmp
+	echo "    blktests zbd (test, dm-linear, dmp):"
+	join -a1 -a2 -e - -o 0,1.2,2.2 <(sed 's/not run/not-run/' /tmp/blktests.linear) \
+		<(sed 's/not run/not-run/' /tmp/blktests.dmp) | sed 's/^/      /'
+	echo "    not run on dmp:"
+	sed 's/^/      /' /tmp/blktests.dmp.why
+	[ -s /tmp/blktests.linear ] || { cat /tmp/blktests.linear.log; fail "blktests ran nothing on dm-linear"; }
+	grep -q passed /tmp/blktests.linear || { cat /tmp/blktests.linear.log; fail "nothing passed on dm-linear"; }
+	local t s
+	while read -r t s; do
+		[ "$s" = passed ] || continue
+		grep -qx "$t passed" /tmp/blktests.dmp || fail "$t passes on dm-linear but not on dmp"
+	done </tmp/blktests.linear
 }

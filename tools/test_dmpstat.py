@@ -36,11 +36,12 @@ def make_device(root, d, name, minor, stat, lat_read=None, size_read=None):
             f.write(v + ("" if v.endswith("\n") else "\n"))
 
 
-def stat_line(reads=0, rbytes=0, ioerr=0, lat=0, writes=0, in_flight=0):
-    v = [0] * 28
+def stat_line(reads=0, rbytes=0, ioerr=0, lat=0, writes=0, in_flight=0, zone=0, zlat=0):
+    v = [0] * 33
     v[0:5] = [reads, rbytes, ioerr, 0, lat]
     v[5] = writes
     v[27] = in_flight
+    v[28:33] = [zone, 0, 0, 0, zlat]
     return " ".join(map(str, v))
 
 
@@ -70,10 +71,13 @@ class Quantiles(unittest.TestCase):
 
 class Parsing(unittest.TestCase):
     def test_stat(self):
-        s = dmpstat.parse_stat(stat_line(reads=3, rbytes=12288, in_flight=2))
+        s = dmpstat.parse_stat(stat_line(reads=3, rbytes=12288, in_flight=2, zone=4, zlat=900))
         self.assertEqual(s["read"]["reqs"], 3)
         self.assertEqual(s["read"]["bytes"], 12288)
         self.assertEqual(s["in_flight"], 2)
+        # The zone class follows fua_writes preflush_writes in_flight.
+        self.assertEqual((s["zone"]["reqs"], s["zone"]["latency_ns"]), (4, 900))
+        self.assertEqual(s["write_zeroes"]["latency_ns"], 0)
         with self.assertRaises(ValueError):
             dmpstat.parse_stat("1 2 3")
 
@@ -129,7 +133,7 @@ class Devices(unittest.TestCase):
     def test_prometheus(self):
         lat = [0] * 10 + [5] * 17
         make_device(self.root, "a", 'we"ird', 3,
-                    stat_line(reads=5, rbytes=20480, ioerr=1, in_flight=1),
+                    stat_line(reads=5, rbytes=20480, ioerr=1, in_flight=1, zone=2),
                     lat_read=lat, size_read=[0, 0, 0] + [5] * 12)
         text = dmpstat.prometheus(dmpstat.sample_all(self.root, set(), 0))
         lines = text.splitlines()
@@ -140,6 +144,11 @@ class Devices(unittest.TestCase):
         lab = 'device="we\\"ird",dm="dm-3"'
         self.assertIn(f'dmp_requests_total{{{lab},op="read"}} 5', lines)
         self.assertIn(f'dmp_errors_total{{{lab},op="read",kind="io"}} 1', lines)
+        self.assertIn(f'dmp_requests_total{{{lab},op="zone"}} 2', lines)
+        self.assertIn(f'dmp_bytes_total{{{lab},op="zone"}} 0', lines)
+        self.assertIn(f'dmp_latency_seconds_count{{{lab},op="zone"}} 0', lines)
+        self.assertFalse(any('dmp_request_size_bytes_count' in ln and 'op="zone"' in ln
+                             for ln in lines))
         self.assertIn(f'dmp_latency_seconds_bucket{{{lab},op="read",le="1e-06"}} 0', lines)
         self.assertIn(f'dmp_latency_seconds_bucket{{{lab},op="read",le="0.001024"}} 5', lines)
         self.assertIn(f'dmp_latency_seconds_bucket{{{lab},op="read",le="+Inf"}} 5', lines)
