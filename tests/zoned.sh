@@ -295,8 +295,9 @@ test_zoned_reload_refusals() {
 
 # The stress suite's zoned runs.
 
-# fio's zbd mode with random writes over the whole device (8 zones open at a time) and
-# verification, for 60 s x STRESS_SCALE: fio's counts are dmp's and the block layer's.
+# fio's zbd mode with random 64 KiB writes over the whole device (8 zones open at a
+# time) and verification, for 60 s x STRESS_SCALE: fio's counts are dmp's and the block
+# layer's.
 stress_zoned_fio() {
 	zoned_null zn0 1024 16 4
 	local size
@@ -304,7 +305,7 @@ stress_zoned_fio() {
 	dmsetup create z1 --table "0 $size dmp /dev/zn0"
 	fio --output-format=json --output=/tmp/zbd.json --eta=never --name=zbd \
 		--filename=/dev/mapper/z1 --direct=1 --zonemode=zbd --rw=randwrite \
-		--max_open_zones=8 --bsrange=4k-128k --ioengine=libaio --iodepth=8 \
+		--max_open_zones=8 --bs=64k --ioengine=libaio --iodepth=8 \
 		--time_based --runtime="$(scale 60)" --verify=crc32c --do_verify=1 >/dev/null ||
 		{ cat /tmp/zbd.json; fail "fio --zonemode=zbd failed"; }
 	local fw fr
