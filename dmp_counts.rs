@@ -275,14 +275,17 @@ mod tests {
     #[test]
     fn snapshot_views() {
         let mut c = Counts::ZERO;
-        c.reqs = [2, 3, 1, 1, 1];
-        c.bytes = [8192, 1536, 0, 4096, 512];
+        c.reqs = [2, 3, 1, 1, 1, 7];
+        c.bytes = [8192, 1536, 0, 4096, 512, 0];
         let s = Snapshot::new(&c, 4);
+        // Zone management, like flushes, discards and write-zeroes, is no read or write.
         assert_eq!((s.total_reqs(), s.total_bytes()), (5, 9728));
         assert_eq!((s.avg_read_size(), s.avg_write_size()), (4096, 512));
         assert_eq!(s.avg_size(), 9728 / 5);
-        assert_eq!((s.in_flight(), c.all_reqs()), (4, 8));
+        assert_eq!((s.in_flight(), c.all_reqs()), (4, 15));
+        assert_eq!(s.reqs(IoClass::Zone), 7);
         assert!(s.size_histogram(IoClass::Flush).is_none());
+        assert!(s.size_histogram(IoClass::Zone).is_none());
         assert!(s.size_histogram(IoClass::Write).is_some());
     }
 }
