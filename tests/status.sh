@@ -114,9 +114,9 @@ test_status_and_message_while_suspended() {
 	local pid=$!
 	sleep 1
 	kill -0 "$pid" 2>/dev/null || fail "I/O to a suspended device completed"
-	expect_eq "$(timeout 10 dmsetup status s1 | cut -d' ' -f4-)" "0 0 2 8192 0 0 0 0 0" "status while suspended"
+	expect_eq "$(timeout 10 dmsetup status s1 | cut -d' ' -f4-)" "0 0 2 8192 0 0 0 0 0 0" "status while suspended"
 	timeout 10 dmsetup message s1 0 reset || fail "message while suspended"
-	expect_eq "$(timeout 10 dmsetup status s1 | cut -d' ' -f4-)" "0 0 0 0 0 0 0 0 0" "status after the reset"
+	expect_eq "$(timeout 10 dmsetup status s1 | cut -d' ' -f4-)" "0 0 0 0 0 0 0 0 0 0" "status after the reset"
 	timeout 10 cat /sys/kernel/dmp/devices/s1/stat >/dev/null || fail "stat while suspended"
 	dmsetup resume s1
 	wait "$pid" || fail "the queued read failed"
