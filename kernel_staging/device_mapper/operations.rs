@@ -181,7 +181,15 @@ pub(super) struct OperationsVTable<T: Operations>(PhantomData<T>);
 impl<T: Operations> OperationsVTable<T> {
     /// The callback table; `module` is set when the type is registered.
     pub(super) const VTABLE: c::target_type = c::target_type {
-        features: T::FEATURES.bits(),
+        features: {
+            // Device-mapper asks every target of a zoned table for its zones.
+            #[cfg(CONFIG_BLK_DEV_ZONED)]
+            assert!(
+                T::FEATURES.bits() & (super::Feature::ZonedHm as u64) == 0 || T::HAS_REPORT_ZONES,
+                "a target type with Feature::ZonedHm implements report_zones"
+            );
+            T::FEATURES.bits()
+        },
         name: kernel::str::as_char_ptr_in_const_context(T::NAME),
         module: core::ptr::null_mut(),
         version: T::VERSION,
