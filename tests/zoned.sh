@@ -186,8 +186,8 @@ test_zoned_fio() {
 	dr=$(dm_stat z1 1) dw=$(dm_stat z1 5)
 	fio --output-format=json --output=/tmp/zbd.json --eta=never --name=zbd \
 		--filename=/dev/mapper/z1 --direct=1 --zonemode=zbd --rw=write --bs=64k \
-		--offset=$((4 * zs * 512)) --size=$((6 * zs * 512)) --verify=crc32c --verify_state_save=0 \
-		--do_verify=1 --ioengine=psync >/dev/null ||
+		--offset=$((4 * zs * 512)) --size=$((6 * zs * 512)) --verify=crc32c \
+		--verify_state_save=0 --do_verify=1 --ioengine=psync >/dev/null ||
 		{ cat /tmp/zbd.json; fail "fio --zonemode=zbd failed"; }
 	local fw fr
 	fw=$(fio_json /tmp/zbd.json 'j["jobs"][0]["write"]["total_ios"]')
@@ -306,7 +306,8 @@ stress_zoned_fio() {
 	fio --output-format=json --output=/tmp/zbd.json --eta=never --name=zbd \
 		--filename=/dev/mapper/z1 --direct=1 --zonemode=zbd --rw=randwrite \
 		--max_open_zones=8 --bs=64k --ioengine=libaio --iodepth=8 \
-		--time_based --runtime="$(scale 60)" --verify=crc32c --verify_state_save=0 --do_verify=1 >/dev/null ||
+		--time_based --runtime="$(scale 60)" --verify=crc32c --verify_state_save=0 \
+		--do_verify=1 >/dev/null ||
 		{ cat /tmp/zbd.json; fail "fio --zonemode=zbd failed"; }
 	local fw fr
 	fw=$(fio_json /tmp/zbd.json 'j["jobs"][0]["write"]["total_ios"]')
