@@ -61,6 +61,14 @@ zone_wp() {
 	zones "$1" | awk -v s=$(($2 * zs)) '$1 == s { print $4 - s }'
 }
 
+# zone_cond DEV ZONE: the condition of zone number ZONE of DEV (1 empty, 3 explicitly
+# open, 4 closed, 14 full)
+zone_cond() {
+	local zs
+	zs=$(zone_sectors "$1")
+	zones "$1" | awk -v s=$(($2 * zs)) '$1 == s { print $5 }'
+}
+
 # The zone attributes device-mapper stacks, as "name=value" lines.
 zone_limits() {
 	local q f
@@ -146,10 +154,10 @@ test_zoned_writes_and_zone_ops() {
 
 	# Zone management: open, close, finish, reset of one zone each, then a reset of all.
 	blkzone open -o $(((z + 1) * zs)) -c 1 /dev/mapper/z1
-	expect_eq "$(zones /dev/zn0 | awk -v s=$(((z + 3) * zs)) '$1 == s { print $5 }')" 3 "explicitly open on the device"
+	expect_eq "$(zone_cond /dev/zn0 $((z + 3)))" 3 "explicitly open on the device"
 	blkzone close -o $(((z + 1) * zs)) -c 1 /dev/mapper/z1
 	blkzone finish -o $(((z + 2) * zs)) -c 1 /dev/mapper/z1
-	expect_eq "$(zones /dev/mapper/z1 | awk -v s=$(((z + 2) * zs)) '$1 == s { print $5 }')" 14 "condition of a finished zone (full)"
+	expect_eq "$(zone_cond /dev/mapper/z1 $((z + 2)))" 14 "a finished zone is full"
 	blkzone reset -o $((z * zs)) -c 1 /dev/mapper/z1
 	expect_eq "$(zone_wp /dev/zn0 $((z + 2)))" 0 "the device's write pointer after a reset"
 	expect_eq "$(dmp_stat zone_reqs z1)" 4 "zone_reqs after open, close, finish, reset"
@@ -162,7 +170,8 @@ test_zoned_writes_and_zone_ops() {
 	expect_eq "$(stat_of z1 30)" 0 "zone bytes (stat field 30)"
 	expect_eq "$(stat_of z1 31)$(stat_of z1 32)" 00 "zone errors (stat fields 31, 32)"
 	[ "$(stat_of z1 33)" -gt 0 ] || fail "no zone latency"
-	expect_eq "$(awk '$1 == "zone" { print $2 }' /sys/kernel/dmp/devices/z1/latency_histogram)" "$zr" "zone line of latency_histogram"
+	expect_eq "$(awk '$1 == "zone" { print $2 }' /sys/kernel/dmp/devices/z1/latency_histogram)" \
+		"$zr" "zone line of latency_histogram"
 	expect_eq "$(status_field z1 10)" "$zr" "zone reqs in dmsetup status"
 	# Zone management is never a read or a write.
 	expect_eq "$(dmp_stat read_reqs z1)" 8 "read_reqs (4 compared, 4 read)"
@@ -195,7 +204,8 @@ test_zoned_fio() {
 	[ "$fw" -ge $((6 * zs / 128)) ] || fail "fio wrote only $fw blocks"
 	expect_eq "$(dmp_stat write_reqs z1)" "$fw" "write_reqs vs fio"
 	expect_eq "$(dmp_stat read_reqs z1)" "$fr" "read_reqs vs fio (verification)"
-	expect_eq "$(($(dm_stat z1 5) - dw))" "$((fw + $(dmp_stat zone_reqs z1)))" "writes and zone management in /sys/block/dm-N/stat"
+	expect_eq "$(($(dm_stat z1 5) - dw))" "$((fw + $(dmp_stat zone_reqs z1)))" \
+		"writes and zone management in /sys/block/dm-N/stat"
 	expect_eq "$(($(dm_stat z1 1) - dr))" "$fr" "reads in /sys/block/dm-N/stat"
 	expect_eq "$(stat_of z1 8)$(stat_of z1 3)" 00 "no I/O errors"
 }
