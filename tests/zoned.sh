@@ -305,9 +305,9 @@ test_zoned_reload_refusals() {
 
 # The stress suite's zoned runs.
 
-# fio's zbd mode with random 64 KiB writes over the whole device (8 zones open at a
-# time) and verification, for 60 s x STRESS_SCALE: fio's counts are dmp's and the block
-# layer's.
+# fio's zbd mode with random 64 KiB writes (8 zones open at a time) until a zoned device
+# of 1 GiB is full, then verification of all of it: fio's counts are dmp's
+# and the block layer's.
 stress_zoned_fio() {
 	zoned_null zn0 1024 16 4
 	local size
@@ -316,13 +316,12 @@ stress_zoned_fio() {
 	fio --output-format=json --output=/tmp/zbd.json --eta=never --name=zbd \
 		--filename=/dev/mapper/z1 --direct=1 --zonemode=zbd --rw=randwrite \
 		--max_open_zones=8 --bs=64k --ioengine=libaio --iodepth=8 \
-		--time_based --runtime="$(scale 60)" --verify=crc32c --verify_state_save=0 \
-		--do_verify=1 >/dev/null ||
+		--verify=crc32c --verify_state_save=0 --do_verify=1 >/dev/null ||
 		{ cat /tmp/zbd.json; fail "fio --zonemode=zbd failed"; }
 	local fw fr
 	fw=$(fio_json /tmp/zbd.json 'j["jobs"][0]["write"]["total_ios"]')
 	fr=$(fio_json /tmp/zbd.json 'j["jobs"][0]["read"]["total_ios"]')
-	[ "$fw" -gt 1000 ] || fail "fio wrote only $fw blocks"
+	[ "$fw" -gt 1000 ] && [ "$fr" -gt 1000 ] || fail "fio wrote only $fw blocks and verified $fr"
 	expect_eq "$(dmp_stat write_reqs z1)" "$fw" "write_reqs vs fio"
 	expect_eq "$(dmp_stat read_reqs z1)" "$fr" "read_reqs vs fio"
 	expect_eq "$(($(dmp_stat write_reqs z1) + $(dmp_stat zone_reqs z1)))" "$(dm_stat z1 5)" \
@@ -383,15 +382,31 @@ blktests_run() {
 	[ "$kind" = linear ] && args="/dev/zn0 0"
 	dmsetup create "zbd$kind" --table "0 $size $kind $args"
 	echo "TEST_DEVS=(/dev/mapper/zbd$kind)" >/tmp/blktests/config
+	# blktests of this version reads every write pointer of `blkzone report` as a number,
+	# and util-linux 2.42 prints "wptr N/A" for a zone without one (here, with only
+	# sequential zones, a full zone). A wrapper first in blktests' PATH passes the real
+	# blkzone through and prints such a write pointer as util-linux did before: the
+	# zone's length, the offset of its end.
+	local real
+	real=$(command -v blkzone)
+	mkdir -p /tmp/blktests-bin
+	cat >/tmp/blktests-bin/blkzone <<EOS
+#!/bin/bash
+set -o pipefail
+[ "\$1" = report ] || exec $real "\$@"
+$real "\$@" | sed -E 's/(len (0x[0-9a-f]+), cap 0x[0-9a-f]+), wptr N\/A/\1, wptr \2/'
+EOS
+	chmod +x /tmp/blktests-bin/blkzone
 	local res=/tmp/blktests-results-$kind
 	rm -rf "$res"
 	# shellcheck disable=SC2086
-	(cd /tmp/blktests && ./check -o "$res" $BLKTESTS_ZBD) >"/tmp/blktests.$kind.log" 2>&1 || true
+	(cd /tmp/blktests && PATH=/tmp/blktests-bin:$PATH ./check -o "$res" $BLKTESTS_ZBD) \
+		>"/tmp/blktests.$kind.log" 2>&1 || true
 	local t f st
 	: >"/tmp/blktests.$kind.why"
 	for t in $BLKTESTS_ZBD; do
 		f=$res/zbd$kind/$t
-		st=$(awk -F'\t' '$1 == "status" { print $2 }' "$f" 2>/dev/null)
+		st=$(awk -F'\t' '$1 == "status" { print $2 }' "$f" 2>/dev/null || true)
 		case $st in
 		pass) echo "$t passed" ;;
 		fail) echo "$t failed"; { echo "$t:"; cat "$f.out.bad" "$f.full" 2>/dev/null | head -n 20; } >>"/tmp/blktests.$kind.why" ;;
