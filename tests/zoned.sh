@@ -441,6 +441,19 @@ stress_blktests_zbd() {
 	local t s
 	while read -r t s; do
 		[ "$s" = passed ] || continue
-		grep -qx "$t passed" /tmp/blktests.dmp || fail "$t passes on dm-linear but not on dmp"
+		grep -qx "$t passed" /tmp/blktests.dmp && continue
+		# zbd/007 moves write pointers on the container device, which it finds by parsing
+		# the table, and it knows only linear, flakey and crypt tables (dmp's has
+		# linear's form); test_zoned_report checks the same mapping, with an offset. On
+		# another table its helper prints "dm mapping test other than linear/flakey/crypt
+		# is not implemented", which the test reads as the container and its sector.
+		if [ "$t" = zbd/007 ] &&
+			grep -q "failed to parse zone offset: 'mapping'" "/tmp/blktests.dmp.why"; then
+			echo "    zbd/007 on dmp: blktests finds container sectors only in linear, flakey" \
+				"and crypt tables (\"dm mapping test other than linear/flakey/crypt is not" \
+				"implemented\"); test_zoned_report checks that mapping"
+			continue
+		fi
+		fail "$t passes on dm-linear but not on dmp"
 	done </tmp/blktests.linear
 }
