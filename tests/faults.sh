@@ -162,9 +162,12 @@ stress_changes_under_io() {
 	# when fio closes it; wipe_table likewise keeps the device.
 	dmsetup create c2 --table "0 $RAMDISK_SECTORS dmp /dev/ram3"
 	dmsetup create c3 --table "0 $RAMDISK_SECTORS dmp /dev/ram4"
-	fio_bg c2 /dev/mapper/c2 30
+	# A runtime far beyond the test's: fio must still be running when its table goes, and
+	# on a sanitizer kernel under emulation one fio can take 30 s to open its device while
+	# the other runs (both end at the error table anyway).
+	fio_bg c2 /dev/mapper/c2 600
 	local p2=$FIO_PID
-	fio_bg c3 /dev/mapper/c3 30
+	fio_bg c3 /dev/mapper/c3 600
 	local p3=$FIO_PID
 	# Only once fio has both open: a device removed before fio opens its node would leave
 	# fio writing to a regular file of that name under /dev/mapper.
