@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! /sys/kernel/dmp/<file>              all dmp devices together
-//! /sys/kernel/dmp/block/dm-N/<file>   one device, and its identity: name, dev, kname
+//! /sys/kernel/dmp/block/dm-N/<file>   one device, and its identity: name, uuid, dev, kname
 //! /sys/kernel/dmp/devices/<name>      a link to the device's block/dm-N (dmp_registry.rs)
 //! ```
 
@@ -155,6 +155,13 @@ impl DeviceFiles {
         out.write_bytes(b"\n")
     }
 
+    /// The device's uuid, read like the name (empty, as a bare newline, if it has none).
+    fn uuid(&self, out: &mut Page<'_>) -> Result {
+        let uuid = MappedDeviceRef::get(self.dev).ok_or(ENODEV)?.uuid()?;
+        out.write_bytes(uuid.as_c_str().to_bytes())?;
+        out.write_bytes(b"\n")
+    }
+
     fn dev(&self, out: &mut Page<'_>) -> Result {
         let DevT { major, minor } = self.dev;
         writeln!(out, "{major}:{minor}").map_err(|_| EINVAL)
@@ -176,8 +183,9 @@ impl StatsDir for DeviceFiles {
 const DEVICE_STATS: [File<DeviceFiles>; STATS_FILES] = stats_files();
 
 /// What identifies a device's directory, to join it with `/sys/block/dm-N` and `dmsetup`.
-const DEVICE_IDENTITY: [File<DeviceFiles>; 3] = [
+const DEVICE_IDENTITY: [File<DeviceFiles>; 4] = [
     File::show(c"name", 0o444, DeviceFiles::name),
+    File::show(c"uuid", 0o444, DeviceFiles::uuid),
     File::show(c"dev", 0o444, DeviceFiles::dev),
     File::show(c"kname", 0o444, DeviceFiles::kname),
 ];
@@ -264,6 +272,7 @@ mod tests {
         assert!(buf[..n].starts_with(b"0 0 0 0 0 1 4096 0 0 0 "));
         // No such device-mapper device.
         assert_eq!(show(&files, c"name", &mut buf), Err(ENODEV));
+        assert_eq!(show(&files, c"uuid", &mut buf), Err(ENODEV));
         // `reset` can only be written.
         assert_eq!(show(&files, c"reset", &mut buf), Err(EACCES));
         Ok(())

@@ -94,6 +94,21 @@ test_rename() {
 	expect_eq "$(stat -c %a /sys/kernel/dmp/devices/new/name)" 444 "mode of name"
 }
 
+# The uuid file: the dm uuid as dmsetup shows it, empty without one, right at once after
+# `dmsetup rename --setuuid` gives it one.
+test_uuid() {
+	dmsetup create u1 --uuid "LVM-0123456789abcdef0123456789abcdefFEDCBA9876543210fedcba9876543210" \
+		--table "0 2048 dmp /dev/ram1"
+	dmsetup create u2 --table "0 2048 dmp /dev/ram2"
+	expect_eq "$(cat /sys/kernel/dmp/devices/u1/uuid)" "$(dmsetup info -c --noheadings -o uuid u1)" "u1's uuid"
+	expect_eq "$(cat /sys/kernel/dmp/devices/u1/uuid)" \
+		"LVM-0123456789abcdef0123456789abcdefFEDCBA9876543210fedcba9876543210" "u1's uuid"
+	expect_eq "$(wc -c </sys/kernel/dmp/devices/u2/uuid)" 1 "no uuid: a bare newline"
+	dmsetup rename u2 --setuuid later-uuid
+	expect_eq "$(cat /sys/kernel/dmp/devices/u2/uuid)" later-uuid "uuid after --setuuid"
+	expect_eq "$(stat -c %a /sys/kernel/dmp/devices/u2/uuid)" 444 "mode of uuid"
+}
+
 # check_names [--loaded]: every block/dm-N directory is its device's (dev and name against
 # /sys/block/dm-N), and every devices/NAME link of an existing device NAME is that
 # device's. With --loaded (right after a dmp table was constructed or destroyed), every
@@ -105,6 +120,7 @@ check_names() {
 		n=${d##*/}
 		expect_eq "$(cat "$d/dev")" "$(cat "/sys/block/$n/dev")" "dev of block/$n"
 		expect_eq "$(cat "$d/name")" "$(cat "/sys/block/$n/dm/name")" "name of block/$n"
+		expect_eq "$(cat "$d/uuid")" "$(cat "/sys/block/$n/dm/uuid")" "uuid of block/$n"
 	done
 	for l in /sys/kernel/dmp/devices/*; do
 		[ -L "$l" ] || continue

@@ -62,7 +62,7 @@ test_ima_measurement() {
 	local m=/sys/kernel/security/ima/ascii_runtime_measurements
 	[ -r "$m" ] || { skip "no IMA measurements list"; return 77; }
 	dmsetup create ima1 --table "0 2048 dmp /dev/ram1 16"
-	local want="target_name=dmp,target_version=2.1.0,device_name=1:1,start=16;"
+	local want="target_name=dmp,target_version=2.2.0,device_name=1:1,start=16;"
 	python3 -c '
 import sys
 want = sys.argv[2]

@@ -211,22 +211,23 @@ impl MappedDevice<'_> {
     }
 }
 
-/// The current name of `md`. Takes `dm_hash_cells_mutex` and nothing else, and
-/// device-mapper never holds that mutex (or `_hash_lock`) across `dm_table_destroy` (7.2:
-/// `dev_remove`, `table_clear`, `do_resume` and `table_load` drop both first), so a caller
-/// may hold a lock that a target's destructor takes, or keep a sysfs file's removal waiting.
-fn name_of(md: NonNull<c::mapped_device>) -> Result<DeviceName> {
+/// The current name of `md`, and its uuid if `uuid` is given. Takes `dm_hash_cells_mutex`
+/// and nothing else, and device-mapper never holds that mutex (or `_hash_lock`) across
+/// `dm_table_destroy` (7.2: `dev_remove`, `table_clear`, `do_resume` and `table_load` drop
+/// both first), so a caller may hold a lock that a target's destructor takes, or keep a
+/// sysfs file's removal waiting.
+fn names_of(md: NonNull<c::mapped_device>, uuid: Option<&mut DeviceUuid>) -> Result<DeviceName> {
     let mut name = DeviceName([0; c::DM_NAME_LEN as usize]);
+    let uuid = uuid.map_or(core::ptr::null_mut(), |u| u.0.as_mut_ptr().cast());
     // SAFETY: The callers hold `md` live; `name` has room for `DM_NAME_LEN` bytes, the
-    // longest name device-mapper accepts, with its NUL.
-    to_result(unsafe {
-        c::dm_copy_name_and_uuid(
-            md.as_ptr(),
-            name.0.as_mut_ptr().cast(),
-            core::ptr::null_mut(),
-        )
-    })?;
+    // longest name device-mapper accepts, with its NUL; `uuid` is NULL (not wanted) or has
+    // room for `DM_UUID_LEN` bytes, the longest uuid with its NUL.
+    to_result(unsafe { c::dm_copy_name_and_uuid(md.as_ptr(), name.0.as_mut_ptr().cast(), uuid) })?;
     Ok(name)
+}
+
+fn name_of(md: NonNull<c::mapped_device>) -> Result<DeviceName> {
+    names_of(md, None)
 }
 
 /// A reference to a mapped device (`dm_get_md`), put on drop (`dm_put`).
@@ -255,6 +256,14 @@ impl MappedDeviceRef {
     pub(crate) fn name(&self) -> Result<DeviceName> {
         name_of(self.md)
     }
+
+    /// The device's uuid (empty if it was created without one; set at most once, by
+    /// `dmsetup rename --setuuid`).
+    pub(crate) fn uuid(&self) -> Result<DeviceUuid> {
+        let mut uuid = DeviceUuid([0; c::DM_UUID_LEN as usize]);
+        names_of(self.md, Some(&mut uuid))?;
+        Ok(uuid)
+    }
 }
 
 impl Drop for MappedDeviceRef {
@@ -270,6 +279,16 @@ pub(crate) struct DeviceName([u8; c::DM_NAME_LEN as usize]);
 
 impl DeviceName {
     /// The name as a C string.
+    pub(crate) fn as_c_str(&self) -> &CStr {
+        CStr::from_bytes_until_nul(&self.0).unwrap_or(c"")
+    }
+}
+
+/// The uuid of a mapped device.
+pub(crate) struct DeviceUuid([u8; c::DM_UUID_LEN as usize]);
+
+impl DeviceUuid {
+    /// The uuid as a C string.
     pub(crate) fn as_c_str(&self) -> &CStr {
         CStr::from_bytes_until_nul(&self.0).unwrap_or(c"")
     }
