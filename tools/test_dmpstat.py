@@ -18,10 +18,11 @@ LAT_BOUNDS = " ".join(str(1000 << i) for i in range(26)) + " +Inf"
 SIZE_BOUNDS = " ".join(str(512 << i) for i in range(14)) + " +Inf"
 
 
-def make_device(root, d, name, minor, stat, lat_read=None, size_read=None):
+def make_device(root, d, name, minor, stat, lat_read=None, size_read=None, uuid=""):
     p = os.path.join(root, "block", d)
     os.makedirs(p, exist_ok=True)
-    files = {"name": name, "kname": f"dm-{minor}", "dev": f"254:{minor}", "stat": stat}
+    files = {"name": name, "kname": f"dm-{minor}", "dev": f"254:{minor}", "stat": stat,
+             "uuid": uuid}
     lat = lat_read or [0] * 27
     files["latency_histogram"] = "le_ns " + LAT_BOUNDS + "\n" + "\n".join(
         f"{c} {lat[-1] if c == 'read' else 0} {123 if c == 'read' else 0} "
@@ -134,7 +135,7 @@ class Devices(unittest.TestCase):
         lat = [0] * 10 + [5] * 17
         make_device(self.root, "a", 'we"ird', 3,
                     stat_line(reads=5, rbytes=20480, ioerr=1, in_flight=1, zone=2),
-                    lat_read=lat, size_read=[0, 0, 0] + [5] * 12)
+                    lat_read=lat, size_read=[0, 0, 0] + [5] * 12, uuid="LVM-abc")
         text = dmpstat.prometheus(dmpstat.sample_all(self.root, set(), 0))
         lines = text.splitlines()
         self.assertIn("# TYPE dmp_requests_total counter", lines)
@@ -143,6 +144,8 @@ class Devices(unittest.TestCase):
         self.assertFalse(any("dmp_completed_total" in ln for ln in lines))
         lab = 'device="we\\"ird",dm="dm-3"'
         self.assertIn(f'dmp_requests_total{{{lab},op="read"}} 5', lines)
+        self.assertIn("# TYPE dmp_device_info gauge", lines)
+        self.assertIn(f'dmp_device_info{{{lab},uuid="LVM-abc"}} 1', lines)
         self.assertIn(f'dmp_errors_total{{{lab},op="read",kind="io"}} 1', lines)
         self.assertIn(f'dmp_requests_total{{{lab},op="zone"}} 2', lines)
         self.assertIn(f'dmp_bytes_total{{{lab},op="zone"}} 0', lines)
