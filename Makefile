@@ -48,17 +48,24 @@ endif
 demo: all
 	@scripts/vm tests/demo.sh
 
-test: all fstests blktests
+test: all fstests blktests lvm
 	@scripts/lint
 	@scripts/vm tests/run $(TESTS)
 
-test-debug: fstests blktests
+test-debug: fstests blktests lvm
 	@DMP_KERNEL=debug scripts/lint
 	@DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm --debug tests/debug-run $(TESTS)
 
-stress: all fstests blktests
-	@DMP_VM_MEM=$${DMP_VM_MEM:-4G} DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm \
-		"STRESS_SCALE=$${STRESS_SCALE:-1} STRESS_TABLES=$${STRESS_TABLES:-1000} FSTESTS='$(FSTESTS)' tests/run --stress $(TESTS)"
+# The stress suite, then (unless TESTS names others) the boot with systemd and udev that
+# re-attaches an LVM volume (scripts/attach-boot); each ends with "N passed, N failed".
+stress: all fstests blktests lvm
+	@rc=0; t="$(filter-out attach-boot,$(TESTS))"; \
+	if [ -z "$(strip $(TESTS))" ] || [ -n "$$t" ]; then \
+		DMP_VM_MEM=$${DMP_VM_MEM:-4G} DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm \
+		"STRESS_SCALE=$${STRESS_SCALE:-1} STRESS_TABLES=$${STRESS_TABLES:-1000} FSTESTS='$(FSTESTS)' tests/run --stress $$t" || rc=1; \
+	fi; \
+	if [ -z "$(strip $(TESTS))" ] || [ "$$t" != "$(strip $(TESTS))" ]; then scripts/attach-boot || rc=1; fi; \
+	exit $$rc
 
 # fstests, built into the build root from ../shared/third_party/ (skipped if absent)
 fstests:
@@ -67,6 +74,14 @@ fstests:
 # blktests (skipped if absent) and the zoned and DAX tests' tools, into the build root
 blktests:
 	@scripts/setup-blktests
+
+# dmpctl, dmpstat, the udev rule and the systemd unit, into DESTDIR (default /)
+install-tools:
+	@tools/install $(DESTDIR)
+
+# lvm2, xfsprogs, systemd and udev for dmpctl's tests, into the build root
+lvm:
+	@scripts/setup-lvm
 
 lint:
 	@scripts/lint
@@ -86,4 +101,4 @@ deb:
 test-deb: deb
 	@scripts/vm --writable tests/deb-run
 
-.PHONY: all clean demo test test-debug stress fstests blktests lint deb test-deb bench bench-profile bench-floor
+.PHONY: all clean demo test test-debug stress fstests blktests lvm install-tools lint deb test-deb bench bench-profile bench-floor

@@ -248,6 +248,11 @@ cleanup() {
 	[ -d "$SCRATCH" ] || { remove_all_devices; remove_null_blk; return 0; }
 	# File systems on devices first, then the devices, then what backs them.
 	for m in $(scratch_mounts dm); do umount "$m" || true; done
+	# ... and LVM's volumes (tests/attach.sh), with what LVM keeps of them.
+	if [ -e /run/dmp-lvm-test ]; then
+		vgchange -q -an dmpt >/dev/null 2>&1 || true
+		rm -rf /dev/dmpt /etc/lvm/backup /etc/lvm/archive /run/lvm /run/dmp-lvm-test
+	fi
 	remove_all_devices
 	remove_null_blk
 	for m in $(scratch_mounts other); do umount "$m" 2>/dev/null || true; done
