@@ -11,6 +11,7 @@ mod dmp_counts;
 mod dmp_format;
 mod dmp_registry;
 mod dmp_request;
+mod dmp_slow;
 mod dmp_stats;
 mod dmp_sysfs;
 mod dmp_target;

@@ -26,6 +26,8 @@ pub(crate) struct Counts {
     pub(crate) latency: [[u64; LAT_BUCKETS]; CLASSES],
     /// Reads' and writes' sizes.
     pub(crate) sizes: [[u64; SIZE_BUCKETS]; 2],
+    /// Requests recorded as slow or failed (`dmp_slow`).
+    pub(crate) slow: u64,
 }
 
 /// Applies `$f` to every counter of `$a` and `$b`, which have the same shape (a [`Counts`],
@@ -51,6 +53,7 @@ macro_rules! zip_counts {
         }
         f(&mut a.fua, &b.fua);
         f(&mut a.preflush, &b.preflush);
+        f(&mut a.slow, &b.slow);
     }};
 }
 pub(crate) use zip_counts;
@@ -67,6 +70,7 @@ impl Counts {
         latency_ns: [0; CLASSES],
         latency: [[0; LAT_BUCKETS]; CLASSES],
         sizes: [[0; SIZE_BUCKETS]; 2],
+        slow: 0,
     };
 
     /// Zeroes every counter, in place.
@@ -149,6 +153,11 @@ impl<'a> Snapshot<'a> {
     /// Writes (with data or empty) with `REQ_PREFLUSH`.
     pub(crate) fn preflush(&self) -> u64 {
         self.counts.preflush
+    }
+
+    /// Requests recorded as slow or failed, kept or overwritten since.
+    pub(crate) fn slow_reqs(&self) -> u64 {
+        self.counts.slow
     }
 
     /// Requests mapped and not yet completed (not affected by resets).

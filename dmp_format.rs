@@ -20,7 +20,7 @@ const STAT_FIRST_CLASSES: usize = 5;
 
 /// Writes the `stat` line: for each class (read, write, flush, discard, write_zeroes)
 /// `reqs bytes io_errors other_errors latency_ns`, then `fua_writes preflush_writes
-/// in_flight`, then the same five fields for the zone class; 33 fields.
+/// in_flight`, then the same five fields for the zone class, then `slow_reqs`; 34 fields.
 pub(crate) fn write_stat(out: &mut impl Write, s: &Snapshot<'_>) -> fmt::Result {
     let (first, added) = IoClass::ALL.split_at(STAT_FIRST_CLASSES);
     for (i, c) in first.iter().enumerate() {
@@ -33,7 +33,7 @@ pub(crate) fn write_stat(out: &mut impl Write, s: &Snapshot<'_>) -> fmt::Result 
         write!(out, " ")?;
         write_class(out, s, *c)?;
     }
-    writeln!(out)
+    writeln!(out, " {}", s.slow_reqs())
 }
 
 /// Writes the five `stat` fields of `class`: `reqs bytes io_errors other_errors latency_ns`.
@@ -159,7 +159,7 @@ mod tests {
     }
 
     #[test]
-    fn stat_line_has_33_fields() -> Result {
+    fn stat_line_has_34_fields() -> Result {
         let mut c = Counts::ZERO;
         reads(&mut c, 1, 4096, 2500);
         c.io_errors[0] = 1;
@@ -169,15 +169,17 @@ mod tests {
         c.reqs[IoClass::Zone as usize] = 3;
         c.other_errors[IoClass::Zone as usize] = 1;
         c.latency_ns[IoClass::Zone as usize] = 7000;
+        c.slow = 2;
         let mut out = Buf { b: KVec::new() };
         assert!(write_stat(&mut out, &Snapshot::new(&c, 1)).is_ok());
         assert_eq!(out.b.last(), Some(&b'\n'));
-        assert_eq!(fields(&out.b[..out.b.len() - 1]), 33);
+        assert_eq!(fields(&out.b[..out.b.len() - 1]), 34);
         assert!(out
             .b
             .starts_with(b"1 4096 1 0 2500 1 8192 0 0 0 0 0 0 0 0 "));
-        // fua_writes preflush_writes in_flight stay fields 26-28; the zone class follows.
-        assert!(out.b.ends_with(b" 0 0 0 0 0 1 0 1 3 0 0 1 7000\n"));
+        // fua_writes preflush_writes in_flight stay fields 26-28; the zone class follows,
+        // then slow_reqs.
+        assert!(out.b.ends_with(b" 0 0 0 0 0 1 0 1 3 0 0 1 7000 2\n"));
         Ok(())
     }
 

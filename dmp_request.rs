@@ -7,7 +7,7 @@
 //! match on its operation, never from a bit test; operations dmp does not know are forwarded
 //! and counted nowhere.
 
-use crate::kernel_staging::device_mapper::BioOp;
+use crate::kernel_staging::device_mapper::{BioOp, OpFlags};
 use kernel::prelude::*;
 
 /// What a bio counts as.
@@ -87,6 +87,10 @@ pub(crate) struct Request {
     /// Whether it had `REQ_POLLED`: device-mapper retries such a request itself when it meets
     /// `EAGAIN` (see [`Outcome::Retried`]).
     pub(crate) polled: bool,
+    /// Its operation and flags, for the record of slow requests.
+    pub(crate) opf: OpFlags,
+    /// Its first sector on the dmp device.
+    pub(crate) sector: u64,
 }
 
 impl Request {
@@ -99,6 +103,8 @@ impl Request {
             fua: false,
             preflush: false,
             polled: false,
+            opf: OpFlags::NONE,
+            sector: 0,
         }
     }
 }

@@ -27,10 +27,16 @@ use crate::{
     dmp_buckets::{latency_bucket, size_bucket, LAT_BUCKETS, SIZE_BUCKETS},
     dmp_counts::{zip_counts, Baseline, Counts, Snapshot, Source},
     dmp_request::{Outcome, Request, CLASSES},
-    kernel_staging::cpu_slots::{CpuSlots, LocalCounter as Counter, LocalSeq},
+    dmp_slow::{record_flags, Reader, Record, Rings, Threshold},
+    kernel_staging::{
+        clock::wall_clock_ns,
+        cpu_slots::{CpuSlots, LocalCounter as Counter, LocalSeq},
+        sysfs::OpenFile,
+    },
 };
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::{
+    cpu::nr_cpu_ids,
     new_mutex,
     prelude::*,
     sync::{Arc, Mutex},
@@ -51,6 +57,8 @@ struct Shard {
     latency_ns: [Counter; CLASSES],
     latency: [[Counter; LAT_BUCKETS]; CLASSES],
     sizes: [[Counter; SIZE_BUCKETS]; 2],
+    /// The requests this CPU recorded as slow or failed: the next record's number.
+    slow: Counter,
 }
 
 impl Shard {
@@ -67,15 +75,26 @@ impl Shard {
             latency_ns: [const { Counter::new() }; CLASSES],
             latency: [const { [const { Counter::new() }; LAT_BUCKETS] }; CLASSES],
             sizes: [const { [const { Counter::new() }; SIZE_BUCKETS] }; 2],
+            slow: Counter::new(),
         }
     }
 
     /// Counts `req` (in size bucket `size`), completed after `latency_ns` (in latency bucket
-    /// `latency`) with `outcome`, as one write section. The caller is the shard's only writer
-    /// (its CPU, with interrupts off).
+    /// `latency`) with `outcome`, and as recorded if `slow`, as one write section. Returns
+    /// the number of the CPU's next record. The caller is the shard's only writer (its CPU,
+    /// with interrupts off).
     #[inline(always)]
-    fn count(&self, req: Request, size: usize, latency_ns: u64, latency: usize, outcome: Outcome) {
+    fn count(
+        &self,
+        req: Request,
+        size: usize,
+        latency_ns: u64,
+        latency: usize,
+        outcome: Outcome,
+        slow: bool,
+    ) -> u64 {
         let c = req.class as usize;
+        let next = self.slow.get();
         self.seq.write(|| {
             self.reqs[c].add(1);
             self.bytes[c].add(u64::from(req.bytes));
@@ -91,7 +110,16 @@ impl Shard {
                 Outcome::IoError => self.io_errors[c].add(1),
                 Outcome::OtherError => self.other_errors[c].add(1),
             }
+            if slow {
+                self.slow.add(1);
+            }
         });
+        next
+    }
+
+    /// The requests completed on this CPU (no consistency needed, as for `mapped`).
+    fn completed(&self) -> u64 {
+        self.reqs.iter().fold(0u64, |s, r| s.wrapping_add(r.get()))
     }
 
     /// Adds a copy of the counters to `sum`. Waits only while the shard's CPU is inside
@@ -110,24 +138,42 @@ impl Shard {
     }
 }
 
-/// The statistics of one device.
+/// The statistics of one device, and its record of slow and failed requests.
 #[pin_data]
 pub(crate) struct Stats {
     shards: CpuSlots<Shard>,
     #[pin]
     baseline: Mutex<Baseline>,
+    threshold: Threshold,
+    rings: Rings,
+    #[pin]
+    reader: Mutex<Reader>,
 }
 
 impl Stats {
-    /// Zeroed statistics.
+    /// Zeroed statistics, nothing recorded, the threshold off.
     pub(crate) fn new() -> Result<Arc<Self>> {
+        let cpus = (nr_cpu_ids() as usize).max(1);
         Arc::pin_init(
             try_pin_init!(Self {
                 shards: CpuSlots::new(Shard::new)?,
                 baseline <- new_mutex!(Baseline::new()?),
+                threshold: Threshold::off(),
+                rings: Rings::new(cpus)?,
+                reader <- new_mutex!(Reader::new(cpus)?),
             }? Error),
             GFP_KERNEL,
         )
+    }
+
+    /// The threshold at or above which requests are recorded as slow.
+    pub(crate) fn threshold(&self) -> &Threshold {
+        &self.threshold
+    }
+
+    /// A read of `slow_requests` (see [`Reader::read`]).
+    pub(crate) fn read_slow(&self, file: OpenFile, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        self.reader.lock().read(&self.rings, file, offset, buf)
     }
 
     /// Records a request mapped, for the requests in flight. Lock-free; called on the I/O
@@ -137,14 +183,66 @@ impl Stats {
         self.shards.local_unpinned().mapped.fetch_add(1, Relaxed);
     }
 
-    /// Counts a request, mapped with [`Stats::started`], completed after `latency_ns`.
-    /// Lock-free; called on the I/O path, in any context.
+    /// Counts a request, mapped with [`Stats::started`], completed after `latency_ns` with
+    /// `outcome` (`error`: its positive errno, 0 for success), and records it if it was slow
+    /// or failed, on the underlying device at `dev_sector(req.sector)`; returns the record if
+    /// it made one. Lock-free; called on the I/O path, in any context.
     #[inline(always)]
-    pub(crate) fn completed(&self, req: Request, latency_ns: u64, outcome: Outcome) {
+    pub(crate) fn completed(
+        &self,
+        req: Request,
+        latency_ns: u64,
+        outcome: Outcome,
+        error: u16,
+        dev_sector: impl FnOnce(u64) -> u64,
+    ) -> Option<Record> {
         let size = size_bucket(u64::from(req.bytes));
         let latency = latency_bucket(latency_ns);
-        self.shards
-            .with_local(|shard| shard.count(req, size, latency_ns, latency, outcome));
+        let slow = self.threshold.is_slow(latency_ns) || outcome != Outcome::Ok;
+        self.shards.with_local(|cpu, shard| {
+            let seq = shard.count(req, size, latency_ns, latency, outcome, slow);
+            if !slow {
+                return None;
+            }
+            Some(self.record(cpu, seq, &req, latency_ns, error, dev_sector(req.sector)))
+        })
+    }
+
+    /// Writes record `seq` of CPU `cpu`, the current one, with interrupts off.
+    #[cold]
+    #[inline(never)]
+    fn record(
+        &self,
+        cpu: usize,
+        seq: u64,
+        req: &Request,
+        latency_ns: u64,
+        error: u16,
+        dev_sector: u64,
+    ) -> Record {
+        // The request was counted as completed: it is in flight no more, add it back.
+        let (mapped, completed) = self.shards.iter().fold((0u64, 0u64), |(m, c), shard| {
+            (
+                m.wrapping_add(shard.mapped()),
+                c.wrapping_add(shard.completed()),
+            )
+        });
+        let in_flight = mapped.saturating_sub(completed).saturating_add(1);
+        let rec = Record {
+            time_ns: wall_clock_ns(),
+            class: req.class,
+            flags: record_flags(req.opf),
+            sector: req.sector,
+            dev_sector,
+            bytes: req.bytes,
+            latency_ns,
+            error,
+            in_flight: u32::try_from(in_flight).unwrap_or(u32::MAX),
+            cpu: cpu as u32,
+            seq,
+        };
+        self.rings.push(cpu, seq, &rec);
+        rec
     }
 
     /// Takes back a request mapped with [`Stats::started`] that device-mapper maps again
@@ -158,7 +256,7 @@ impl Stats {
     #[cfg(CONFIG_KUNIT)]
     pub(crate) fn count_one(&self, req: Request) {
         self.started();
-        self.completed(req, 0, Outcome::Ok);
+        self.completed(req, 0, Outcome::Ok, 0, |s| s);
     }
 
     /// Adds the counters since they were made (no reset applied) to `sum`, and returns the
@@ -187,6 +285,9 @@ impl Source for Stats {
 
     fn reset(&self) {
         self.baseline.lock().reset(|sum| self.absolute_into(sum));
+        self.reader
+            .lock()
+            .reset(self.shards.iter().map(|shard| shard.slow.get()));
     }
 }
 
@@ -213,13 +314,13 @@ mod tests {
         }
         // Mapped requests are in flight and counted only when they complete.
         assert_eq!(counts(&s, IoClass::Read), (0, 0, 4));
-        s.completed(req(IoClass::Read, 4096), 50_000_000, Outcome::Ok);
-        s.completed(req(IoClass::Read, 8192), 1500, Outcome::Ok);
+        s.completed(req(IoClass::Read, 4096), 50_000_000, Outcome::Ok, 0, |x| x);
+        s.completed(req(IoClass::Read, 8192), 1500, Outcome::Ok, 0, |x| x);
         let fua = Request {
             fua: true,
             ..req(IoClass::Write, 512)
         };
-        s.completed(fua, 1500, Outcome::IoError);
+        s.completed(fua, 1500, Outcome::IoError, 0, |x| x);
         s.with_snapshot(|r| {
             assert_eq!((r.reqs(IoClass::Read), r.bytes(IoClass::Read)), (2, 12288));
             assert_eq!(r.reqs(IoClass::Write), 1);
@@ -241,7 +342,7 @@ mod tests {
             preflush: true,
             ..req(IoClass::Flush, 0)
         };
-        s.completed(flush, 500, Outcome::OtherError);
+        s.completed(flush, 500, Outcome::OtherError, 0, |x| x);
         s.with_snapshot(|r| {
             assert_eq!((r.reqs(IoClass::Flush), r.in_flight()), (1, 0));
             assert!(r.size_histogram(IoClass::Flush).is_none());
@@ -264,7 +365,7 @@ mod tests {
         s.retried();
         assert_eq!(counts(&s, IoClass::Read), (0, 0, 0));
         s.started();
-        s.completed(polled, 2000, Outcome::Ok);
+        s.completed(polled, 2000, Outcome::Ok, 0, |x| x);
         assert_eq!(counts(&s, IoClass::Read), (1, 4096, 0));
         s.with_snapshot(|r| assert_eq!(r.other_errors(IoClass::Read), 0));
         Ok(())
@@ -274,7 +375,7 @@ mod tests {
     fn shards_sum_and_rest_even() -> Result {
         let s = Stats::new()?;
         s.started();
-        s.completed(req(IoClass::Write, 4096), 10_000, Outcome::Ok);
+        s.completed(req(IoClass::Write, 4096), 10_000, Outcome::Ok, 0, |x| x);
         let mut sum = Counts::ZERO;
         for shard in s.shards.iter() {
             shard.read_into(&mut sum);
@@ -286,6 +387,56 @@ mod tests {
         let mut again = Counts::ZERO;
         assert_eq!(s.absolute_into(&mut again), 0);
         assert_eq!(again, sum);
+        Ok(())
+    }
+
+    #[test]
+    fn slow_and_failed_requests_are_recorded() -> Result {
+        use crate::kernel_staging::sysfs::OpenFile;
+        let s = Stats::new()?;
+        let at = |sector: u64| Request {
+            sector,
+            ..req(IoClass::Read, 4096)
+        };
+        // Off: only the failed one.
+        s.started();
+        assert!(s
+            .completed(at(8), u64::MAX - 1, Outcome::Ok, 0, |x| x + 2048)
+            .is_none());
+        s.started();
+        let rec = s.completed(at(16), 10, Outcome::IoError, 5, |x| x + 2048);
+        let rec = rec.ok_or(EINVAL)?;
+        assert_eq!(
+            (rec.sector, rec.dev_sector, rec.error, rec.in_flight),
+            (16, 2064, 5, 1)
+        );
+        // 1 ms: 999 us is fast, 1 ms is slow.
+        s.threshold().set(1_000_000);
+        s.started();
+        assert!(s
+            .completed(at(24), 999_999, Outcome::Ok, 0, |x| x)
+            .is_none());
+        s.started();
+        s.started();
+        let rec = s
+            .completed(at(32), 1_000_000, Outcome::Ok, 0, |x| x)
+            .ok_or(EINVAL)?;
+        // Itself and the one still in flight.
+        assert_eq!(
+            (rec.sector, rec.latency_ns, rec.in_flight),
+            (32, 1_000_000, 2)
+        );
+        s.with_snapshot(|r| assert_eq!(r.slow_reqs(), 2));
+        let mut buf = [0u8; 4096];
+        let file = OpenFile::for_test(1);
+        let n = s.read_slow(file, 0, &mut buf)?;
+        assert_eq!(buf[..n].iter().filter(|c| **c == b'\n').count(), 2);
+        assert!(buf[..n].split(|c| *c == b' ').nth(3) == Some(&b"16"[..]));
+        // A reset clears the count and the record, not the threshold.
+        s.reset();
+        s.with_snapshot(|r| assert_eq!(r.slow_reqs(), 0));
+        assert_eq!(s.read_slow(file, 0, &mut buf)?, 0);
+        assert_eq!(s.threshold().get(), 1_000_000);
         Ok(())
     }
 }

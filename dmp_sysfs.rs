@@ -13,11 +13,12 @@ use crate::{
     dmp_counts::{Snapshot, Source},
     dmp_format::{write_latency_histogram, write_size_histogram, write_stat},
     dmp_request::IoClass,
+    dmp_slow::parse_threshold_us,
     dmp_stats::Stats,
     dmp_total::Total,
     kernel_staging::{
         device_mapper::{DevT, MappedDeviceRef},
-        sysfs::{File, Page},
+        sysfs::{BinFile, File, OpenFile, Page},
     },
 };
 use core::fmt::{self, Write};
@@ -64,7 +65,7 @@ fn reset<T: StatsDir>(dir: &T, input: &[u8]) -> Result {
 }
 
 /// The number of files every statistics directory has.
-const STATS_FILES: usize = 18;
+const STATS_FILES: usize = 19;
 
 /// The files every statistics directory has: the six of the original README first, in its
 /// order.
@@ -101,6 +102,7 @@ const fn stats_files<T: StatsDir>() -> [File<T>; STATS_FILES] {
             number(d, o, |s| s.bytes(WriteZeroes))
         }),
         File::show(c"zone_reqs", 0o444, |d, o| number(d, o, |s| s.reqs(Zone))),
+        File::show(c"slow_reqs", 0o444, |d, o| number(d, o, |s| s.slow_reqs())),
         File::show(c"stat", 0o444, |d, o| text(d, o, |o, s| write_stat(o, s))),
         File::show(c"latency_histogram", 0o444, |d, o| {
             text(d, o, |o, s| write_latency_histogram(o, s))
@@ -170,6 +172,20 @@ impl DeviceFiles {
     fn kname(&self, out: &mut Page<'_>) -> Result {
         writeln!(out, "dm-{}", self.dev.minor).map_err(|_| EINVAL)
     }
+
+    fn slow_threshold(&self, out: &mut Page<'_>) -> Result {
+        let us = self.stats.threshold().get() / 1000;
+        writeln!(out, "{us}").map_err(|_| EINVAL)
+    }
+
+    fn set_slow_threshold(&self, input: &[u8]) -> Result {
+        self.stats.threshold().set(parse_threshold_us(input)?);
+        Ok(())
+    }
+
+    fn slow_requests(&self, file: OpenFile, offset: u64, buf: &mut [u8]) -> Result<usize> {
+        self.stats.read_slow(file, offset, buf)
+    }
 }
 
 impl StatsDir for DeviceFiles {
@@ -190,7 +206,22 @@ const DEVICE_IDENTITY: [File<DeviceFiles>; 4] = [
     File::show(c"kname", 0o444, DeviceFiles::kname),
 ];
 
-crate::sysfs_dir_type!(DeviceFiles: DEVICE_STATS, DEVICE_IDENTITY);
+/// The device's record of slow and failed requests (`dmp_slow`). The record is root's only:
+/// its sectors tell what other users read and write.
+const DEVICE_SLOW: [File<DeviceFiles>; 1] = [File::show_store(
+    c"slow_threshold_us",
+    0o644,
+    DeviceFiles::slow_threshold,
+    DeviceFiles::set_slow_threshold,
+)];
+
+const DEVICE_SLOW_RECORD: [BinFile<DeviceFiles>; 1] = [BinFile::read(
+    c"slow_requests",
+    0o400,
+    DeviceFiles::slow_requests,
+)];
+
+crate::sysfs_dir_type!(DeviceFiles: DEVICE_STATS, DEVICE_IDENTITY, DEVICE_SLOW; bin DEVICE_SLOW_RECORD);
 
 /// A directory with no files of its own (`block` and `devices`).
 pub(crate) struct NoFiles;
@@ -275,6 +306,41 @@ mod tests {
         assert_eq!(show(&files, c"uuid", &mut buf), Err(ENODEV));
         // `reset` can only be written.
         assert_eq!(show(&files, c"reset", &mut buf), Err(EACCES));
+        Ok(())
+    }
+
+    #[test]
+    fn the_slow_request_files() -> Result {
+        let files = DeviceFiles::new(
+            Stats::new()?,
+            DevT {
+                major: 254,
+                minor: 0,
+            },
+        );
+        let [threshold] = &DEVICE_SLOW;
+        let [record] = &DEVICE_SLOW_RECORD;
+        assert_eq!((threshold.mode(), record.mode()), (0o644, 0o400));
+        assert_eq!(record.name(), c"slow_requests");
+        let mut buf = [0u8; 64];
+        let mut shown = |files: &DeviceFiles| -> Result<KVec<u8>> {
+            let mut page = Page::new(&mut buf);
+            threshold.show_into(files, &mut page)?;
+            let mut v = KVec::new();
+            v.extend_from_slice(page.as_bytes(), GFP_KERNEL)?;
+            Ok(v)
+        };
+        assert_eq!(&shown(&files)?[..], b"0\n");
+        threshold.store_from(&files, b"20000\n")?;
+        assert_eq!(&shown(&files)?[..], b"20000\n");
+        // Refused input changes nothing.
+        for bad in [&b"-1"[..], b"x", b"1 2", b"99999999999999999999"] {
+            assert_eq!(threshold.store_from(&files, bad), Err(EINVAL));
+        }
+        assert_eq!(&shown(&files)?[..], b"20000\n");
+        let mut page = [0u8; 4096];
+        let n = record.read_into(&files, OpenFile::for_test(1), 0, &mut page)?;
+        assert_eq!(n, 0);
         Ok(())
     }
 }

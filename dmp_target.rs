@@ -12,6 +12,7 @@ use crate::{
     dmp_format::write_info,
     dmp_registry::{Attachment, Registry},
     dmp_request::{classify, IoClass, Outcome, Request},
+    dmp_slow::{parse_threshold_us, record_flags},
     dmp_sysfs::TotalFiles,
     dmp_total::Total,
     kernel_staging::{
@@ -21,10 +22,11 @@ use crate::{
             IoctlAccess, MapResult, NewTarget, Operations, StatusKind, Target, TargetError,
         },
         sysfs::{Dir, Parent},
+        trace_events,
     },
 };
 use core::fmt::Write;
-use kernel::{prelude::*, sync::Arc, time::Instant};
+use kernel::{prelude::*, str::CString, sync::Arc, time::Instant};
 
 /// The parsed table arguments.
 #[derive(Debug, PartialEq, Eq)]
@@ -95,6 +97,8 @@ pub(crate) struct DmpTarget {
     dev: DeviceId,
     offset: u64,
     device: Attachment,
+    /// The mapped device's kernel name, `dm-N`, for the trace events.
+    kname: CString,
 }
 
 impl DmpTarget {
@@ -117,6 +121,8 @@ impl DmpTarget {
             fua: bio.is_fua(),
             preflush: bio.is_preflush(),
             polled: bio.is_polled(),
+            opf: bio.op_flags(),
+            sector: bio.sector(),
         })
     }
 }
@@ -156,6 +162,8 @@ impl Operations for DmpTarget {
             .map(Device::dev)
             .ok_or(TargetError::new(c"Device lookup failed", ENODEV))?;
         let md = target.mapped_device().dev();
+        let kname = CString::try_from_fmt(fmt!("dm-{}", md.minor))
+            .map_err(|e| TargetError::new(c"Out of memory", e))?;
         let device = shared.registry.attach(md, target.table(), under)?;
         // Flushes, discards, secure erases and write-zeroes all go through `map`, where they
         // are counted and forwarded; flushes do not bypass the target.
@@ -165,6 +173,7 @@ impl Operations for DmpTarget {
             dev,
             offset: parsed.offset,
             device,
+            kname,
         })
     }
 
@@ -184,14 +193,43 @@ impl Operations for DmpTarget {
     }
 
     #[inline]
-    fn end_io(&self, _target: &Target<'_>, _bio: &Bio, io: &mut PerIo, status: BlkStatus) {
+    fn end_io(&self, target: &Target<'_>, _bio: &Bio, io: &mut PerIo, status: BlkStatus) {
         let Some((req, start)) = io.0 else {
             return;
         };
         let latency_ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(0);
-        match Outcome::of(&req, status.to_error()) {
-            Outcome::Retried => self.device.stats().retried(),
-            outcome => self.device.stats().completed(req, latency_ns, outcome),
+        let error = status.to_error();
+        let outcome = Outcome::of(&req, error);
+        if outcome == Outcome::Retried {
+            self.device.stats().retried();
+            return;
+        }
+        let errno = error.map_or(0, |e| e.to_errno());
+        let error = u16::try_from(errno.unsigned_abs()).unwrap_or(u16::MAX);
+        let stats = self.device.stats();
+        let rec = stats.completed(req, latency_ns, outcome, error, |s| self.remap(target, s));
+        let (op, flags) = (req.class as u32, u32::from(record_flags(req.opf)));
+        trace_events::request_complete(
+            &self.kname,
+            op,
+            flags,
+            req.sector,
+            req.bytes,
+            latency_ns,
+            errno,
+        );
+        if let Some(r) = rec {
+            trace_events::slow_request(
+                &self.kname,
+                op,
+                u32::from(r.flags),
+                r.sector,
+                r.dev_sector,
+                r.bytes,
+                r.latency_ns,
+                errno,
+                r.in_flight,
+            );
         }
     }
 
@@ -218,17 +256,32 @@ impl Operations for DmpTarget {
 
     fn message(&self, _target: &Target<'_>, args: &Args<'_>) -> Result<(), TargetError> {
         let mut it = args.iter();
-        match (it.next().map(CStr::to_bytes), it.next()) {
-            (Some(b"reset"), None) => {
+        let (cmd, arg, extra) = (it.next().map(CStr::to_bytes), it.next(), it.next());
+        match (cmd, arg, extra) {
+            (Some(b"reset"), None, _) => {
                 self.device.stats().reset();
                 Ok(())
             }
-            (Some(b"reset"), Some(_)) => Err(TargetError::new(
+            (Some(b"reset"), Some(_), _) => Err(TargetError::new(
                 c"the reset message takes no arguments",
                 EINVAL,
             )),
+            (Some(b"slow_threshold"), Some(us), None) => {
+                let ns = parse_threshold_us(us.to_bytes()).map_err(|e| {
+                    TargetError::new(
+                        c"slow_threshold takes microseconds: decimal digits, 0 for off, below 2^64 ns",
+                        e,
+                    )
+                })?;
+                self.device.stats().threshold().set(ns);
+                Ok(())
+            }
+            (Some(b"slow_threshold"), _, _) => Err(TargetError::new(
+                c"the slow_threshold message takes one argument, microseconds (0 for off)",
+                EINVAL,
+            )),
             _ => Err(TargetError::new(
-                c"unknown message; the only message is \"reset\"",
+                c"unknown message; the messages are \"reset\" and \"slow_threshold <us>\"",
                 EINVAL,
             )),
         }

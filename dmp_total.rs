@@ -111,14 +111,14 @@ mod tests {
         total.add(&b)?;
         a.started();
         b.started();
-        b.completed(req(IoClass::Read, 512), 2000, Outcome::Ok);
+        b.completed(req(IoClass::Read, 512), 2000, Outcome::Ok, 0, |x| x);
         total.with_snapshot(|r| {
             assert_eq!((r.reqs(IoClass::Read), r.bytes(IoClass::Read)), (1, 512));
             assert_eq!(r.in_flight(), 1);
         });
         // A device's reset leaves the total alone; a removed device's counts stay in it.
         a.reset();
-        a.completed(req(IoClass::Read, 4096), 3000, Outcome::Ok);
+        a.completed(req(IoClass::Read, 4096), 3000, Outcome::Ok, 0, |x| x);
         total.retire(&a);
         total.with_snapshot(|r| {
             assert_eq!((r.reqs(IoClass::Read), r.bytes(IoClass::Read)), (2, 4608));
@@ -130,7 +130,7 @@ mod tests {
             fua: true,
             ..req(IoClass::Write, 8192)
         };
-        b.completed(fua, 1000, Outcome::Ok);
+        b.completed(fua, 1000, Outcome::Ok, 0, |x| x);
         total.with_snapshot(|r| {
             assert_eq!((r.reqs(IoClass::Read), r.reqs(IoClass::Write)), (0, 1));
             assert_eq!(

@@ -13,3 +13,4 @@ pub(crate) mod clock;
 pub(crate) mod cpu_slots;
 pub(crate) mod device_mapper;
 pub(crate) mod sysfs;
+pub(crate) mod trace_events;

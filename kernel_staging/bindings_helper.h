@@ -7,3 +7,4 @@
 #include <linux/device-mapper.h>
 #include <linux/dm-ioctl.h>
 #include "helpers.h"
+#include "../dmp_trace.h"

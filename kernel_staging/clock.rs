@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A monotonic clock whose reads are inlined into the caller.
+//! A monotonic clock whose reads are inlined into the caller, and the wall clock.
 //!
 //! C header: [`include/linux/timekeeping.h`](srctree/include/linux/timekeeping.h)
 //!
@@ -29,6 +29,15 @@ unsafe impl ClockSource for InlineMonotonic {
     }
 }
 
+/// The wall-clock time (`CLOCK_REALTIME`, `ktime_get_real()`) in nanoseconds since the
+/// epoch: for timestamps people read, not for intervals (it jumps when the clock is set).
+/// Any context but NMI.
+pub(crate) fn wall_clock_ns() -> u64 {
+    // SAFETY: `ktime_get_real()` may be called in any context but NMI.
+    let t = unsafe { bindings::ktime_get_real() };
+    u64::try_from(t).unwrap_or(0)
+}
+
 #[kunit_tests(dmp_clock)]
 mod tests {
     use super::*;
@@ -49,5 +58,11 @@ mod tests {
         let age_a = a.elapsed().as_nanos();
         let age_b = b.elapsed().as_nanos();
         assert!(0 <= age_a && age_a <= age_b);
+    }
+
+    #[test]
+    fn the_wall_clock_is_after_2025() {
+        // 2025-01-01T00:00:00Z.
+        assert!(wall_clock_ns() > 1_735_689_600_000_000_000);
     }
 }

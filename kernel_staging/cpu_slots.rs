@@ -106,13 +106,15 @@ impl<T> CpuSlots<T> {
 
     /// Runs `f` on the current CPU's value with interrupts off. No other `with_local` call
     /// of this `CpuSlots` uses that value until `f` returns. Not for NMI context.
+    /// `f` also gets the value's index, the CPU id, by which state kept beside the slots can
+    /// be indexed the same way.
     #[inline(always)]
-    pub(crate) fn with_local<R>(&self, f: impl FnOnce(&T) -> R) -> R {
+    pub(crate) fn with_local<R>(&self, f: impl FnOnce(usize, &T) -> R) -> R {
         let irq = LocalIrqDisabled::new();
         // Per the invariants there is a slot for every CPU id below `nr_cpu_ids`; the
         // `min` only keeps this free of a panic path.
         let i = (irq.cpu() as usize).min(self.slots.len().saturating_sub(1));
-        let r = f(&self.slots[i].0);
+        let r = f(i, &self.slots[i].0);
         drop(irq);
         r
     }
@@ -155,6 +157,13 @@ impl LocalCounter {
             self.0.load(Ordering::Relaxed).wrapping_add(n),
             Ordering::Relaxed,
         );
+    }
+
+    /// Sets it to `n` (`WRITE_ONCE`). Only the counter's CPU calls it, as for
+    /// [`LocalCounter::add`].
+    #[inline(always)]
+    pub(crate) fn set(&self, n: u64) {
+        self.0.store(n, Ordering::Relaxed);
     }
 
     /// The value (`READ_ONCE`); consistent with other counters only through a [`LocalSeq`].
@@ -240,16 +249,18 @@ mod tests {
     #[test]
     fn local_is_the_current_cpu() -> Result {
         let p = CpuSlots::new(|| Atomic::<u64>::new(0))?;
-        let cpu = p.with_local(|x| {
+        let cpu = p.with_local(|i, x| {
             x.store(7, Relaxed);
-            CpuId::current().as_u32() as usize
+            let cpu = CpuId::current().as_u32() as usize;
+            assert_eq!(i, cpu);
+            cpu
         });
         for (i, x) in p.iter().enumerate() {
             assert_eq!(x.load(Relaxed), if i == cpu { 7 } else { 0 });
         }
         // Unpinned, the value is the current CPU's when it is taken (here migration is
         // kept off by the irq-off section around it).
-        let same = p.with_local(|x| core::ptr::eq(x, p.local_unpinned()));
+        let same = p.with_local(|_, x| core::ptr::eq(x, p.local_unpinned()));
         assert!(same);
         Ok(())
     }
@@ -258,7 +269,7 @@ mod tests {
     fn counters_and_sequence_counts() -> Result {
         let p = CpuSlots::new(|| (LocalSeq::new(), LocalCounter::new(), LocalCounter::new()))?;
         for _ in 0..3 {
-            p.with_local(|(seq, a, b)| {
+            p.with_local(|_, (seq, a, b)| {
                 seq.write(|| {
                     a.add(1);
                     b.add(4096);

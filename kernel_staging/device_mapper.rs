@@ -36,7 +36,7 @@ mod target;
 #[cfg(CONFIG_BLK_DEV_ZONED)]
 mod zoned;
 
-pub(crate) use bio::{Bio, BioOp, BlkStatus};
+pub(crate) use bio::{Bio, BioOp, BlkStatus, OpFlags, ReqFlag};
 pub(crate) use device::{DevT, Device, DeviceId, DeviceName, MappedDeviceRef};
 pub(crate) use operations::{DeviceVisitor, IoctlAccess, MapResult, Operations};
 pub(crate) use registration::Module;

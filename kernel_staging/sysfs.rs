@@ -34,6 +34,120 @@ pub(crate) type Show<T> = fn(&T, &mut Page<'_>) -> Result;
 /// What writing a file of a `T` directory does with the input.
 pub(crate) type Store<T> = fn(&T, &[u8]) -> Result;
 
+/// What reading a binary file of a `T` directory does: fills `buf` with the file's bytes
+/// from `offset` on, and returns how many it wrote, 0 at the end. `file` tells reads of one
+/// open file from those of another.
+pub(crate) type Read<T> = fn(&T, OpenFile, u64, &mut [u8]) -> Result<usize>;
+
+/// Which open file a read of a binary file comes from: the same for every read of one open
+/// file, different for files open at the same time (its `struct file`, as a number, never
+/// followed). A file closed and another opened may share it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct OpenFile(usize);
+
+impl OpenFile {
+    /// The identity of an open file for tests.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) const fn for_test(n: usize) -> Self {
+        Self(n)
+    }
+}
+
+/// A binary file (`struct bin_attribute`) of a directory whose data is `T`, of no fixed
+/// size, read from any offset and in pieces of at most a page: for contents larger than a
+/// page, which a text file cannot show.
+pub(crate) struct BinFile<T: 'static> {
+    name: &'static CStr,
+    mode: u16,
+    read: Read<T>,
+}
+
+impl<T> BinFile<T> {
+    /// A binary file `name` with permissions `mode` (for example `0o400`) read by `read`.
+    pub(crate) const fn read(name: &'static CStr, mode: u16, read: Read<T>) -> Self {
+        Self { name, mode, read }
+    }
+
+    /// Reads this file of a directory of `data`, as a read at `offset` would (for tests).
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn read_into(
+        &self,
+        data: &T,
+        file: OpenFile,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<usize> {
+        (self.read)(data, file, offset, buf)
+    }
+
+    /// The file's name.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) const fn name(&self) -> &'static CStr {
+        self.name
+    }
+
+    /// The file's permissions.
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) const fn mode(&self) -> u16 {
+        self.mode
+    }
+}
+
+/// The read of a table entry before it is filled in.
+fn unread<T>(_: &T, _: OpenFile, _: u64, _: &mut [u8]) -> Result<usize> {
+    Err(EIO)
+}
+
+/// A binary file's attribute in static storage: its `struct bin_attribute` first, so that
+/// the callback finds the entry from the attribute sysfs passes.
+#[repr(C)]
+pub(crate) struct BinAttr<T: 'static> {
+    attr: Opaque<k::bin_attribute>,
+    read: Read<T>,
+}
+
+// SAFETY: After construction the attribute is only read, by sysfs and the callback.
+unsafe impl<T> Sync for BinAttr<T> {}
+
+impl<T: DirType> BinAttr<T> {
+    /// The attributes of `files`, in order; `N` must be `files.len()`.
+    pub(crate) const fn table<const N: usize>(files: &[BinFile<T>]) -> [Self; N] {
+        assert!(files.len() == N && N > 0);
+        let mut out = [const {
+            BinAttr {
+                attr: Opaque::zeroed(),
+                read: unread::<T>,
+            }
+        }; N];
+        let mut i = 0;
+        while i < N {
+            let mut a: k::bin_attribute = pin_init::zeroed();
+            a.attr.name = kernel::str::as_char_ptr_in_const_context(files[i].name);
+            a.attr.mode = files[i].mode;
+            // Size 0: no fixed size, `read` says where the end is.
+            a.size = 0;
+            a.read = Some(bin_read_callback::<T>);
+            out[i] = BinAttr {
+                attr: Opaque::new(a),
+                read: files[i].read,
+            };
+            i += 1;
+        }
+        out
+    }
+}
+
+impl<T> BinAttr<T> {
+    /// # Safety
+    ///
+    /// `attr` is the attribute of a live `BinAttr<T>`.
+    unsafe fn from_raw<'a>(attr: *const k::bin_attribute) -> &'a Self {
+        // SAFETY: Per the function's contract; `attr` is the first field of the `repr(C)`
+        // entry.
+        unsafe { &*kernel::container_of!(Opaque::cast_from(attr), BinAttr<T>, attr) }
+    }
+}
+
 /// One file of a directory whose data is `T`: an entry of a [`sysfs_dir_type!`] table.
 ///
 /// [`sysfs_dir_type!`]: crate::sysfs_dir_type
@@ -67,6 +181,22 @@ impl<T> File<T> {
         }
     }
 
+    /// A file `name` with permissions `mode` (for example `0o644`) whose contents `show`
+    /// writes and whose input `store` takes.
+    pub(crate) const fn show_store(
+        name: &'static CStr,
+        mode: u16,
+        show: Show<T>,
+        store: Store<T>,
+    ) -> Self {
+        Self {
+            name,
+            mode,
+            show: Some(show),
+            store: Some(store),
+        }
+    }
+
     /// The file's name.
     #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) const fn name(&self) -> &'static CStr {
@@ -77,6 +207,13 @@ impl<T> File<T> {
     #[cfg(CONFIG_KUNIT = "y")]
     pub(crate) const fn mode(&self) -> u16 {
         self.mode
+    }
+
+    /// Stores `input` into this file of a directory of `data`, as writing it would (for
+    /// tests).
+    #[cfg(CONFIG_KUNIT = "y")]
+    pub(crate) fn store_from(&self, data: &T, input: &[u8]) -> Result {
+        (self.store.ok_or(EACCES)?)(data, input)
     }
 
     /// Shows this file of a directory of `data` into `out`, as reading it would (for tests).
@@ -155,6 +292,21 @@ impl TablePtr<k::attribute> {
     }
 }
 
+impl TablePtr<k::bin_attribute> {
+    /// The binary attributes `attrs` as a NUL-terminated table; `M` must be
+    /// `attrs.len() + 1`.
+    pub(crate) const fn bin_table<T, const M: usize>(attrs: &'static [BinAttr<T>]) -> [Self; M] {
+        assert!(attrs.len() + 1 == M);
+        let mut out = [const { TablePtr(core::ptr::null()) }; M];
+        let mut i = 0;
+        while i < attrs.len() {
+            out[i] = TablePtr(attrs[i].attr.get());
+            i += 1;
+        }
+        out
+    }
+}
+
 impl TablePtr<k::attribute_group> {
     /// The entry for `group` in a default-groups table.
     pub(crate) const fn group(group: &'static Group) -> Self {
@@ -178,6 +330,13 @@ impl Group {
     pub(crate) const fn new(attrs: &'static [TablePtr<k::attribute>]) -> Self {
         let mut g: k::attribute_group = pin_init::zeroed();
         g.__bindgen_anon_2.attrs = attrs.as_ptr().cast::<*mut k::attribute>().cast_mut();
+        Self(g)
+    }
+
+    /// An unnamed group of the binary attributes in `attrs`, a NUL-terminated table.
+    pub(crate) const fn bin(attrs: &'static [TablePtr<k::bin_attribute>]) -> Self {
+        let mut g: k::attribute_group = pin_init::zeroed();
+        g.bin_attrs = attrs.as_ptr().cast::<*const k::bin_attribute>();
         Self(g)
     }
 }
@@ -222,7 +381,8 @@ impl<T: DirType> SysfsOps<T> {
 /// # Safety
 ///
 /// `ktype` returns a kobject type made by [`KobjType::new::<Self>`] whose default groups
-/// hold only attributes of `Attr<Self>`s in static storage.
+/// hold only attributes of `Attr<Self>`s and binary attributes of `BinAttr<Self>`s, in
+/// static storage.
 ///
 /// [`sysfs_dir_type!`]: crate::sysfs_dir_type
 pub(crate) unsafe trait DirType: Send + Sync + Sized + 'static {
@@ -231,16 +391,18 @@ pub(crate) unsafe trait DirType: Send + Sync + Sized + 'static {
 }
 
 /// Declares the files of directories whose data is `Type`: `sysfs_dir_type!(Type: GROUP,
-/// ...)`, where each `GROUP` is a constant array of [`File<Type>`] entries; the files of
-/// all groups appear in the directory, in order.
+/// ... [; bin BINS])`, where each `GROUP` is a constant array of [`File<Type>`] entries and
+/// `BINS` one of [`BinFile<Type>`] entries; the files of all groups appear in the
+/// directory, in order.
 #[macro_export]
 macro_rules! sysfs_dir_type {
-    ($ty:ty: $($group:expr),* $(,)?) => {
+    ($ty:ty: $($group:expr),* $(; bin $bins:expr)? $(,)?) => {
         const _: () = {
             use $crate::kernel_staging::sysfs::{KobjType, TablePtr};
             use ::kernel::bindings::attribute_group;
 
-            const N: usize = <[&str]>::len(&[$(stringify!($group)),*]);
+            const N: usize = <[&str]>::len(&[$(stringify!($group)),*])
+                + <[&str]>::len(&[$(stringify!($bins))?]);
             static GROUPS: [TablePtr<attribute_group>; N + 1] = [
                 $({
                     use $crate::kernel_staging::sysfs::{Attr, Group};
@@ -252,12 +414,22 @@ macro_rules! sysfs_dir_type {
                     static GROUP: Group = Group::new(&PTRS);
                     TablePtr::group(&GROUP)
                 },)*
+                $({
+                    use $crate::kernel_staging::sysfs::{BinAttr, Group};
+                    use ::kernel::bindings::bin_attribute;
+
+                    static ATTRS: [BinAttr<$ty>; $bins.len()] = BinAttr::table(&$bins);
+                    static PTRS: [TablePtr<bin_attribute>; $bins.len() + 1] =
+                        TablePtr::<bin_attribute>::bin_table(&ATTRS);
+                    static GROUP: Group = Group::bin(&PTRS);
+                    TablePtr::group(&GROUP)
+                },)?
                 TablePtr::<attribute_group>::END,
             ];
             static KTYPE: KobjType = KobjType::new::<$ty>(&GROUPS);
 
             // SAFETY: `KTYPE` is made by `KobjType::new::<$ty>` from static groups of
-            // `Attr<$ty>`s.
+            // `Attr<$ty>`s and `BinAttr<$ty>`s.
             unsafe impl $crate::kernel_staging::sysfs::DirType for $ty {
                 fn ktype() -> &'static KobjType {
                     &KTYPE
@@ -490,6 +662,30 @@ unsafe extern "C" fn store_callback<T: DirType>(
     let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), count) };
     match store(&node.data, input) {
         Ok(()) => count as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// # Safety
+///
+/// Called by sysfs for a binary file of `T`'s kobject type: `kobj` is the kobject of a live
+/// `Node<T>`, `attr` the attribute of a `BinAttr<T>`, `buf` a buffer of `count` bytes, ours
+/// during the call, and `offset` is not negative.
+unsafe extern "C" fn bin_read_callback<T: DirType>(
+    file: *mut k::file,
+    kobj: *mut k::kobject,
+    attr: *const k::bin_attribute,
+    buf: *mut c_char,
+    offset: k::loff_t,
+    count: usize,
+) -> isize {
+    // SAFETY: Per the function's contract.
+    let (node, entry) = unsafe { (node_of::<T>(kobj), BinAttr::<T>::from_raw(attr)) };
+    // SAFETY: Per the function's contract `buf` holds `count` bytes, ours during the call.
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), count) };
+    let offset = u64::try_from(offset).unwrap_or(0);
+    match (entry.read)(&node.data, OpenFile(file.addr()), offset, buf) {
+        Ok(n) => n.min(count) as isize,
         Err(e) => e.to_errno() as isize,
     }
 }

@@ -4,6 +4,7 @@ Run: python3 -m unittest discover -s tools -p 'test_*.py'"""
 
 import importlib.machinery
 import importlib.util
+import json
 import os
 import tempfile
 import unittest
@@ -37,12 +38,14 @@ def make_device(root, d, name, minor, stat, lat_read=None, size_read=None, uuid=
             f.write(v + ("" if v.endswith("\n") else "\n"))
 
 
-def stat_line(reads=0, rbytes=0, ioerr=0, lat=0, writes=0, in_flight=0, zone=0, zlat=0):
-    v = [0] * 33
+def stat_line(reads=0, rbytes=0, ioerr=0, lat=0, writes=0, in_flight=0, zone=0, zlat=0,
+              slow=0):
+    v = [0] * 34
     v[0:5] = [reads, rbytes, ioerr, 0, lat]
     v[5] = writes
     v[27] = in_flight
     v[28:33] = [zone, 0, 0, 0, zlat]
+    v[33] = slow
     return " ".join(map(str, v))
 
 
@@ -81,6 +84,37 @@ class Parsing(unittest.TestCase):
         self.assertEqual(s["write_zeroes"]["latency_ns"], 0)
         with self.assertRaises(ValueError):
             dmpstat.parse_stat("1 2 3")
+        # slow_reqs is field 34; a 2.2 module's 33 fields read as none recorded.
+        self.assertEqual(dmpstat.parse_stat(stat_line(slow=7))["slow"], 7)
+        old = " ".join(stat_line(zone=4).split()[:33])
+        self.assertEqual((dmpstat.parse_stat(old)["slow"], dmpstat.parse_stat(old)["zone"]["reqs"]),
+                         (0, 4))
+
+    def test_slow_requests(self):
+        text = ("1764745600.012345678 read SYNC,META 8 2056 4096 20000000 0 3 1 7\n"
+                "1764745601.000000001 write - 16 2064 512 100 5 1 0 0\n")
+        a, b = dmpstat.parse_slow(text)
+        self.assertEqual((a["op"], a["flags"], a["sector"], a["dev_sector"], a["cpu"], a["seq"]),
+                         ("read", ["SYNC", "META"], 8, 2056, 1, 7))
+        self.assertEqual((a["time_ns"], a["latency_ns"], a["in_flight"]),
+                         (1764745600012345678, 20000000, 3))
+        self.assertEqual((b["flags"], b["error"], b["bytes"]), ([], 5, 512))
+        self.assertAlmostEqual(b["time"], 1764745601.0)
+        with self.assertRaises(ValueError):
+            dmpstat.parse_slow("1 read - 8\n")
+        with tempfile.TemporaryDirectory() as root:
+            make_device(root, "dm-3", "slowdev", 3, stat_line(slow=2))
+            with open(os.path.join(root, "block", "dm-3", "slow_requests"), "w") as f:
+                f.write(text)
+            recs = dmpstat.slow_records(root, set())["dm-3"][1]
+            self.assertEqual([r["device"] for r in recs], ["slowdev", "slowdev"])
+            line = dmpstat.slow_line(recs[1])
+            self.assertIn(" EIO ", line)
+            j = json.loads(dmpstat.json_record(recs[0]))
+            for k in ["device", "op", "flags", "sector", "dev_sector", "bytes", "latency_ns",
+                      "error", "in_flight", "cpu", "time"]:
+                self.assertIn(k, j)
+            self.assertEqual(dmpstat.slow_records(root, {"other"}), {})
 
     def test_histograms(self):
         h = dmpstat.parse_histograms("le_ns 1 2 +Inf\nread 3 10 1 2 3\n")

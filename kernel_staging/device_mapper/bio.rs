@@ -38,6 +38,71 @@ pub(crate) enum BioOp {
     Other,
 }
 
+/// A flag of a bio's operation (`enum req_flag_bits`) that says how or why it was issued.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ReqFlag {
+    /// `REQ_FUA`: on stable media when it completes.
+    Fua,
+    /// `REQ_PREFLUSH`: the volatile cache flushed first.
+    Preflush,
+    /// `REQ_SYNC`: someone waits for it.
+    Sync,
+    /// `REQ_META`: file system metadata.
+    Meta,
+    /// `REQ_PRIO`: boosted priority.
+    Prio,
+    /// `REQ_RAHEAD`: read-ahead, may fail.
+    Rahead,
+    /// `REQ_BACKGROUND`: background I/O.
+    Background,
+    /// `REQ_NOWAIT`: the submitter does not block on resources.
+    Nowait,
+    /// `REQ_IDLE`: no more I/O follows soon.
+    Idle,
+    /// `REQ_POLLED`: its submitter polls for its completion.
+    Polled,
+}
+
+impl ReqFlag {
+    const fn bit(self) -> k::req_flag_bits {
+        match self {
+            ReqFlag::Fua => k::req_flag_bits___REQ_FUA,
+            ReqFlag::Preflush => k::req_flag_bits___REQ_PREFLUSH,
+            ReqFlag::Sync => k::req_flag_bits___REQ_SYNC,
+            ReqFlag::Meta => k::req_flag_bits___REQ_META,
+            ReqFlag::Prio => k::req_flag_bits___REQ_PRIO,
+            ReqFlag::Rahead => k::req_flag_bits___REQ_RAHEAD,
+            ReqFlag::Background => k::req_flag_bits___REQ_BACKGROUND,
+            ReqFlag::Nowait => k::req_flag_bits___REQ_NOWAIT,
+            ReqFlag::Idle => k::req_flag_bits___REQ_IDLE,
+            ReqFlag::Polled => k::req_flag_bits___REQ_POLLED,
+        }
+    }
+}
+
+/// A copy of a bio's operation and flags (`bi_opf`), kept to be looked at later: one load
+/// when it is taken, the tests only when they are made.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct OpFlags(k::blk_opf_t);
+
+impl OpFlags {
+    /// No flags (and `REQ_OP_READ`), for tests.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) const NONE: Self = Self(0);
+
+    /// Whether the bio had `flag`.
+    #[inline]
+    pub(crate) fn has(self, flag: ReqFlag) -> bool {
+        self.0 & (1 << flag.bit()) != 0
+    }
+
+    /// These flags with `flag` too (for tests).
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) const fn with(self, flag: ReqFlag) -> Self {
+        Self(self.0 | (1 << flag.bit()))
+    }
+}
+
 /// A bio handed to a target (`struct bio`).
 ///
 /// # Invariants
@@ -87,6 +152,13 @@ impl Bio {
         // SAFETY: Per the invariants the bio is live and ours.
         let opf = unsafe { (*self.raw()).bi_opf };
         opf & (1 << bit) != 0
+    }
+
+    /// A copy of the operation and its flags.
+    #[inline]
+    pub(crate) fn op_flags(&self) -> OpFlags {
+        // SAFETY: Per the invariants the bio is live and ours.
+        OpFlags(unsafe { (*self.raw()).bi_opf })
     }
 
     /// Whether the bio has `REQ_FUA`: its data must be on stable media when it completes.

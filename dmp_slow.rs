@@ -1,0 +1,607 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The record of slow and failed requests: what is kept of each, the per-CPU rings that
+//! keep the newest, their text, and the threshold that makes a request slow (reference:
+//! `slow_requests` in `docs/ABI/testing/sysfs-kernel-dmp`).
+//!
+//! A request is recorded when it completes if its latency is at or above the device's
+//! threshold (off by default), or if it failed, whatever the threshold. It is written into
+//! the ring of the CPU it completes on, by that CPU alone with interrupts off (inside
+//! [`CpuSlots::with_local`]), so recording takes no lock, allocates nothing and is
+//! never preempted or interrupted halfway. Each slot has its own sequence count: a reader
+//! on another CPU copies a record whole or waits for the one write running on it.
+//!
+//! Each CPU keeps its newest [`RING`] records, so a device keeps at least the newest
+//! [`RING`] of all, whichever CPUs they completed on: 256, a screenful of a burst, at
+//! 64 bytes a record 16 KiB per possible CPU and device. A reader merges the rings by
+//! completion time.
+//!
+//! [`CpuSlots::with_local`]: crate::kernel_staging::cpu_slots::CpuSlots::with_local
+
+use crate::{
+    dmp_request::{IoClass, CLASSES},
+    kernel_staging::{
+        cpu_slots::{LocalCounter, LocalSeq},
+        device_mapper::{OpFlags, ReqFlag},
+        sysfs::OpenFile,
+    },
+};
+use core::{
+    fmt::{self, Write},
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
+};
+use kernel::prelude::*;
+
+/// How many records each CPU's ring keeps.
+pub(crate) const RING: usize = 256;
+
+/// The flags of a request that a record keeps, by bit, in the order of their names in
+/// [`FLAG_NAMES`] (also the numbers of the trace events, `dmp_trace.h`).
+const FLAGS: [ReqFlag; 10] = [
+    ReqFlag::Fua,
+    ReqFlag::Preflush,
+    ReqFlag::Sync,
+    ReqFlag::Meta,
+    ReqFlag::Prio,
+    ReqFlag::Rahead,
+    ReqFlag::Background,
+    ReqFlag::Nowait,
+    ReqFlag::Idle,
+    ReqFlag::Polled,
+];
+
+/// The flags' names in records, by bit.
+pub(crate) const FLAG_NAMES: [&str; 10] = [
+    "FUA",
+    "PREFLUSH",
+    "SYNC",
+    "META",
+    "PRIO",
+    "RAHEAD",
+    "BACKGROUND",
+    "NOWAIT",
+    "IDLE",
+    "POLLED",
+];
+
+/// The flags a record keeps of a request's `opf`, as bits of [`FLAGS`].
+pub(crate) fn record_flags(opf: OpFlags) -> u16 {
+    FLAGS
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (i, f)| bits | (u16::from(opf.has(*f)) << i))
+}
+
+/// What is kept of a slow or failed request.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Record {
+    /// When it completed: wall clock, nanoseconds since the epoch.
+    pub(crate) time_ns: u64,
+    /// Its class.
+    pub(crate) class: IoClass,
+    /// Its flags, bits of [`FLAG_NAMES`].
+    pub(crate) flags: u16,
+    /// Its first sector on the dmp device.
+    pub(crate) sector: u64,
+    /// Its first sector on the underlying device.
+    pub(crate) dev_sector: u64,
+    /// Its size in bytes.
+    pub(crate) bytes: u32,
+    /// How long it took, from `map` to `end_io`, in nanoseconds.
+    pub(crate) latency_ns: u64,
+    /// The error it completed with, as a positive errno; 0 for success.
+    pub(crate) error: u16,
+    /// The device's requests in flight when it completed, itself included.
+    pub(crate) in_flight: u32,
+    /// The CPU it completed on (set by the ring).
+    pub(crate) cpu: u32,
+    /// Its number among the records of its CPU since the device's statistics were made
+    /// (set by the ring).
+    pub(crate) seq: u64,
+}
+
+impl Record {
+    /// Packs the record into a slot's words; `seq` is stored plus one (0 is an empty slot).
+    fn to_words(self) -> [u64; WORDS] {
+        [
+            self.time_ns,
+            self.seq.wrapping_add(1),
+            self.sector,
+            self.dev_sector,
+            self.latency_ns,
+            u64::from(self.bytes) | (u64::from(self.in_flight) << 32),
+            u64::from(self.error) | ((self.class as u64) << 16) | (u64::from(self.flags) << 24),
+        ]
+    }
+
+    /// The record a slot of CPU `cpu` holds, or `None` if it is empty.
+    fn from_words(w: [u64; WORDS], cpu: u32) -> Option<Self> {
+        let seq = w[1].checked_sub(1)?;
+        let class = *IoClass::ALL.get(((w[6] >> 16) & 0xff) as usize)?;
+        Some(Self {
+            time_ns: w[0],
+            class,
+            flags: (w[6] >> 24) as u16,
+            sector: w[2],
+            dev_sector: w[3],
+            bytes: w[5] as u32,
+            latency_ns: w[4],
+            error: w[6] as u16,
+            in_flight: (w[5] >> 32) as u32,
+            cpu,
+            seq,
+        })
+    }
+}
+
+/// The words of a slot.
+const WORDS: usize = 7;
+
+/// One record's place in a ring: a cache line.
+#[repr(C, align(64))]
+struct Slot {
+    seq: LocalSeq,
+    words: [LocalCounter; WORDS],
+}
+
+const _: () = assert!(core::mem::size_of::<Slot>() == 64 && CLASSES <= 256);
+
+impl Slot {
+    const fn new() -> Self {
+        Self {
+            seq: LocalSeq::new(),
+            words: [const { LocalCounter::new() }; WORDS],
+        }
+    }
+}
+
+/// The rings of one device: [`RING`] slots per possible CPU, CPU `c`'s at
+/// `c * RING..(c + 1) * RING`, record `seq` of a CPU in its slot `seq % RING`.
+pub(crate) struct Rings {
+    slots: KVVec<Slot>,
+}
+
+impl Rings {
+    /// Empty rings for `cpus` CPUs.
+    pub(crate) fn new(cpus: usize) -> Result<Self> {
+        let n = cpus.checked_mul(RING).ok_or(ENOMEM)?;
+        let mut slots = KVVec::with_capacity(n, GFP_KERNEL)?;
+        for _ in 0..n {
+            slots.push(Slot::new(), GFP_KERNEL)?;
+        }
+        Ok(Self { slots })
+    }
+
+    /// The number of CPUs with a ring.
+    fn cpus(&self) -> usize {
+        self.slots.len() / RING
+    }
+
+    /// Writes `rec` as record `seq` of CPU `cpu`, over the oldest one. Only CPU `cpu` calls
+    /// it, with interrupts off, numbering its records 0, 1, 2, ...; so a write is never
+    /// interrupted by another or preempted halfway.
+    #[inline]
+    pub(crate) fn push(&self, cpu: usize, seq: u64, rec: &Record) {
+        let i = cpu
+            .wrapping_mul(RING)
+            .wrapping_add((seq % RING as u64) as usize);
+        let Some(slot) = self.slots.get(i) else {
+            return;
+        };
+        let words = Record { seq, ..*rec }.to_words();
+        slot.seq.write(|| {
+            for (w, v) in slot.words.iter().zip(words) {
+                w.set(v);
+            }
+        });
+    }
+
+    /// Appends to `out` every record kept whose number is at least `from[cpu]` of its CPU,
+    /// each copied whole, then sorts them oldest first (by completion time, then CPU and
+    /// number).
+    pub(crate) fn collect(&self, from: &[u64], out: &mut KVVec<Record>) -> Result {
+        for (i, slot) in self.slots.iter().enumerate() {
+            let cpu = i / RING;
+            let words = slot
+                .seq
+                .read(|| slot.words.each_ref().map(LocalCounter::get));
+            let Some(rec) = Record::from_words(words, cpu as u32) else {
+                continue;
+            };
+            if rec.seq >= from.get(cpu).copied().unwrap_or(0) {
+                out.push(rec, GFP_KERNEL)?;
+            }
+        }
+        sort_oldest_first(out);
+        Ok(())
+    }
+}
+
+/// Sorts `recs` by completion time, then CPU and number, in place (a heapsort: no
+/// allocation, and no use of `core`'s sorts, whose code objtool cannot follow).
+fn sort_oldest_first(recs: &mut [Record]) {
+    fn key(r: &Record) -> (u64, u32, u64) {
+        (r.time_ns, r.cpu, r.seq)
+    }
+    fn sift_down(v: &mut [Record], mut root: usize, end: usize) {
+        loop {
+            let mut child = 2 * root + 1;
+            if child >= end {
+                return;
+            }
+            if child + 1 < end && key(&v[child]) < key(&v[child + 1]) {
+                child += 1;
+            }
+            if key(&v[root]) >= key(&v[child]) {
+                return;
+            }
+            v.swap(root, child);
+            root = child;
+        }
+    }
+    let n = recs.len();
+    for start in (0..n / 2).rev() {
+        sift_down(recs, start, n);
+    }
+    for end in (1..n).rev() {
+        recs.swap(0, end);
+        sift_down(recs, 0, end);
+    }
+}
+
+/// Writes one record's line of `slow_requests`:
+///
+/// ```text
+/// <time> <op> <flags> <sector> <dev_sector> <bytes> <latency_ns> <error> <in_flight> <cpu> <seq>
+/// ```
+///
+/// `time` is seconds since the epoch with nine decimals; `flags` the names of the flags
+/// joined by commas, or `-` if none.
+pub(crate) fn write_record(out: &mut impl Write, r: &Record) -> fmt::Result {
+    let (s, ns) = (r.time_ns / 1_000_000_000, r.time_ns % 1_000_000_000);
+    write!(out, "{s}.{ns:09} {} ", r.class.name())?;
+    if r.flags == 0 {
+        out.write_str("-")?;
+    }
+    let mut sep = "";
+    for (i, name) in FLAG_NAMES.iter().enumerate() {
+        if r.flags & (1 << i) != 0 {
+            write!(out, "{sep}{name}")?;
+            sep = ",";
+        }
+    }
+    writeln!(
+        out,
+        " {} {} {} {} {} {} {} {}",
+        r.sector, r.dev_sector, r.bytes, r.latency_ns, r.error, r.in_flight, r.cpu, r.seq
+    )
+}
+
+/// Parses a threshold in microseconds (`slow_threshold_us`, `slow_threshold` message):
+/// decimal digits, no sign, optionally one trailing newline, no more than fits in 64 bits
+/// as nanoseconds. Returns it in nanoseconds; 0 means off.
+pub(crate) fn parse_threshold_us(input: &[u8]) -> Result<u64> {
+    let digits = input.strip_suffix(b"\n").unwrap_or(input);
+    if digits.is_empty() {
+        return Err(EINVAL);
+    }
+    let us = digits.iter().try_fold(0u64, |acc, &c| {
+        let d = (c as char).to_digit(10)?;
+        acc.checked_mul(10)?.checked_add(u64::from(d))
+    });
+    us.and_then(|us| us.checked_mul(1000)).ok_or(EINVAL)
+}
+
+/// A device's threshold: requests at least this slow are recorded.
+pub(crate) struct Threshold(AtomicU64);
+
+impl Threshold {
+    /// Off.
+    pub(crate) const fn off() -> Self {
+        Self(AtomicU64::new(u64::MAX))
+    }
+
+    /// Sets it to `ns` nanoseconds, or off for 0.
+    pub(crate) fn set(&self, ns: u64) {
+        self.0.store(if ns == 0 { u64::MAX } else { ns }, Relaxed);
+    }
+
+    /// The threshold in nanoseconds, 0 if off.
+    pub(crate) fn get(&self) -> u64 {
+        match self.0.load(Relaxed) {
+            u64::MAX => 0,
+            ns => ns,
+        }
+    }
+
+    /// Whether a request of `latency_ns` is slow: one load and one comparison (off is
+    /// `u64::MAX`, which no latency reaches).
+    #[inline(always)]
+    pub(crate) fn is_slow(&self, latency_ns: u64) -> bool {
+        latency_ns >= self.0.load(Relaxed)
+    }
+}
+
+/// The reading side of a device's record: where a reset left each CPU's numbering, and the
+/// text of `slow_requests` as the last read from offset 0 made it.
+pub(crate) struct Reader {
+    /// Per CPU, the first record number shown since the last reset.
+    from: KVVec<u64>,
+    /// The text being read, and whose read made it.
+    text: KVVec<u8>,
+    owner: Option<OpenFile>,
+}
+
+/// A `fmt::Write` into a growing vector (for the text of `slow_requests`).
+struct VecWriter<'a>(&'a mut KVVec<u8>);
+
+impl Write for VecWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0
+            .extend_from_slice(s.as_bytes(), GFP_KERNEL)
+            .map_err(|_| fmt::Error)
+    }
+}
+
+impl Reader {
+    /// Nothing read or reset yet, for `cpus` CPUs.
+    pub(crate) fn new(cpus: usize) -> Result<Self> {
+        let mut from = KVVec::with_capacity(cpus, GFP_KERNEL)?;
+        for _ in 0..cpus {
+            from.push(0, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            from,
+            text: KVVec::new(),
+            owner: None,
+        })
+    }
+
+    /// Hides every record so far: `written[cpu]` is the number of records CPU `cpu` has
+    /// written.
+    pub(crate) fn reset(&mut self, written: impl Iterator<Item = u64>) {
+        for (f, w) in self.from.iter_mut().zip(written) {
+            *f = w;
+        }
+    }
+
+    /// A read of `slow_requests` by `file` at `offset` into `buf`. A read at offset 0 takes
+    /// a snapshot of `rings` and makes its text; reads at later offsets continue that text,
+    /// so a reader that reads the file through from the start sees one consistent snapshot.
+    /// If another open file took a newer snapshot meanwhile, a read past offset 0 fails
+    /// with `EAGAIN`, and the reader starts again. At the end the text is freed.
+    pub(crate) fn read(
+        &mut self,
+        rings: &Rings,
+        file: OpenFile,
+        offset: u64,
+        buf: &mut [u8],
+    ) -> Result<usize> {
+        if offset == 0 {
+            self.owner = None;
+            self.text = KVVec::new();
+            let mut recs = KVVec::with_capacity(rings.cpus().saturating_mul(RING), GFP_KERNEL)?;
+            rings.collect(&self.from, &mut recs)?;
+            let mut text = KVVec::new();
+            let mut w = VecWriter(&mut text);
+            for r in recs.iter() {
+                write_record(&mut w, r).map_err(|_| ENOMEM)?;
+            }
+            self.text = text;
+            self.owner = Some(file);
+        } else if self.owner != Some(file) {
+            return Err(EAGAIN);
+        }
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.text.len());
+        let n = buf.len().min(self.text.len() - start);
+        buf[..n].copy_from_slice(&self.text[start..start + n]);
+        if n == 0 {
+            self.text = KVVec::new();
+            self.owner = None;
+        }
+        Ok(n)
+    }
+}
+
+#[kunit_tests(dmp_slow)]
+mod tests {
+    use super::*;
+    use kernel::str::CString;
+
+    fn rec(time_ns: u64, class: IoClass) -> Record {
+        Record {
+            time_ns,
+            class,
+            flags: 0,
+            sector: 8,
+            dev_sector: 2056,
+            bytes: 4096,
+            latency_ns: 20_000_000,
+            error: 0,
+            in_flight: 3,
+            cpu: 0,
+            seq: 0,
+        }
+    }
+
+    fn line(r: &Record) -> Result<CString> {
+        let mut v = KVVec::new();
+        write_record(&mut VecWriter(&mut v), r).map_err(|_| ENOMEM)?;
+        v.push(0, GFP_KERNEL)?;
+        CString::try_from(CStr::from_bytes_with_nul(&v).map_err(|_| EINVAL)?)
+    }
+
+    #[test]
+    fn a_record_line() -> Result {
+        let r = Record {
+            flags: 0b101,
+            error: 5,
+            cpu: 1,
+            seq: 7,
+            ..rec(1_764_745_600_012_345_678, IoClass::Write)
+        };
+        assert_eq!(
+            line(&r)?.to_bytes(),
+            b"1764745600.012345678 write FUA,SYNC 8 2056 4096 20000000 5 3 1 7\n"
+        );
+        let r = rec(999, IoClass::WriteZeroes);
+        assert_eq!(
+            line(&r)?.to_bytes(),
+            b"0.000000999 write_zeroes - 8 2056 4096 20000000 0 3 0 0\n"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn flags_by_bit() {
+        let opf = OpFlags::NONE.with(ReqFlag::Meta).with(ReqFlag::Fua);
+        assert_eq!(record_flags(opf), 0b1001);
+        assert_eq!(record_flags(OpFlags::NONE), 0);
+        assert_eq!(FLAGS.len(), FLAG_NAMES.len());
+    }
+
+    #[test]
+    fn words_round_trip() {
+        let r = Record {
+            flags: 0x3ff,
+            error: 125,
+            in_flight: u32::MAX,
+            bytes: u32::MAX,
+            sector: u64::MAX,
+            cpu: 3,
+            seq: 1 << 40,
+            ..rec(u64::MAX, IoClass::Zone)
+        };
+        assert_eq!(Record::from_words(r.to_words(), 3), Some(r));
+        assert_eq!(Record::from_words([0; WORDS], 0), None);
+    }
+
+    #[test]
+    fn rings_keep_the_newest_and_merge_by_time() -> Result {
+        let rings = Rings::new(2)?;
+        // CPU 0 writes RING + 10 records at even times, CPU 1 three at odd times.
+        for seq in 0..(RING as u64 + 10) {
+            rings.push(0, seq, &rec(2 * seq, IoClass::Read));
+        }
+        for seq in 0..3 {
+            rings.push(1, seq, &rec(2 * seq + 1, IoClass::Write));
+        }
+        let mut out = KVVec::new();
+        rings.collect(&[0, 0], &mut out)?;
+        assert_eq!(out.len(), RING + 3);
+        // The oldest ten of CPU 0 were overwritten.
+        assert_eq!((out[0].cpu, out[0].seq, out[0].time_ns), (1, 0, 1));
+        assert!(out.windows(2).all(|w| w[0].time_ns <= w[1].time_ns));
+        let last = &out[out.len() - 1];
+        assert_eq!((last.cpu, last.seq), (0, RING as u64 + 9));
+        // After a reset at (RING + 8, 2), three are left.
+        let mut out = KVVec::new();
+        rings.collect(&[RING as u64 + 8, 2], &mut out)?;
+        let kept: KVec<(u32, u64)> = {
+            let mut v = KVec::new();
+            for r in out.iter() {
+                v.push((r.cpu, r.seq), GFP_KERNEL)?;
+            }
+            v
+        };
+        assert_eq!(
+            &kept[..],
+            &[(1, 2), (0, RING as u64 + 8), (0, RING as u64 + 9)]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_read_is_one_snapshot() -> Result {
+        let rings = Rings::new(1)?;
+        let mut reader = Reader::new(1)?;
+        for seq in 0..3 {
+            rings.push(0, seq, &rec(seq + 1, IoClass::Read));
+        }
+        let (a, b) = (OpenFile::for_test(1), OpenFile::for_test(2));
+        let mut buf = [0u8; 40];
+        let n = reader.read(&rings, a, 0, &mut buf)?;
+        assert_eq!(n, 40);
+        // A record written meanwhile is not in a's snapshot.
+        rings.push(0, 3, &rec(4, IoClass::Read));
+        let mut all = KVec::new();
+        all.extend_from_slice(&buf[..n], GFP_KERNEL)?;
+        let mut off = n as u64;
+        loop {
+            let n = reader.read(&rings, a, off, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n], GFP_KERNEL)?;
+            off += n as u64;
+        }
+        assert_eq!(all.iter().filter(|c| **c == b'\n').count(), 3);
+        assert!(all.starts_with(b"0.000000001 read - 8 2056 4096 20000000 0 3 0 0\n"));
+        // Another file's newer snapshot makes a's next read past 0 fail.
+        assert_eq!(reader.read(&rings, b, 0, &mut buf)?, 40);
+        assert_eq!(reader.read(&rings, a, 40, &mut buf), Err(EAGAIN));
+        // A reset hides what was written before it.
+        reader.reset([4u64].into_iter());
+        assert_eq!(reader.read(&rings, a, 0, &mut buf)?, 0);
+        Ok(())
+    }
+
+    #[test]
+    fn sorted_oldest_first() -> Result {
+        let mut v = KVec::new();
+        for t in [5u64, 1, 4, 1, 3, 9, 2, 6, 5, 3] {
+            v.push(rec(t, IoClass::Read), GFP_KERNEL)?;
+        }
+        v[1].cpu = 1;
+        sort_oldest_first(&mut v);
+        let times: KVec<u64> = {
+            let mut t = KVec::new();
+            for r in v.iter() {
+                t.push(r.time_ns, GFP_KERNEL)?;
+            }
+            t
+        };
+        assert_eq!(&times[..], &[1, 1, 2, 3, 3, 4, 5, 5, 6, 9]);
+        // Equal times: by CPU.
+        assert_eq!((v[0].cpu, v[1].cpu), (0, 1));
+        sort_oldest_first(&mut []);
+        Ok(())
+    }
+
+    #[test]
+    fn thresholds() {
+        assert_eq!(parse_threshold_us(b"0"), Ok(0));
+        assert_eq!(parse_threshold_us(b"1"), Ok(1000));
+        assert_eq!(parse_threshold_us(b"20000\n"), Ok(20_000_000));
+        assert_eq!(
+            parse_threshold_us(b"18446744073709551"),
+            Ok(18_446_744_073_709_551_000)
+        );
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"-1",
+            b"+1",
+            b"1.5",
+            b"1 ",
+            b" 1",
+            b"1\n\n",
+            b"1x",
+            b"0x10",
+            b"18446744073709552",
+            b"99999999999999999999999",
+        ] {
+            assert_eq!(parse_threshold_us(bad), Err(EINVAL));
+        }
+        let t = Threshold::off();
+        assert!(!t.is_slow(u64::MAX - 1));
+        assert_eq!(t.get(), 0);
+        t.set(1000);
+        assert!((t.is_slow(1000), t.is_slow(999)) == (true, false));
+        assert_eq!(t.get(), 1000);
+        t.set(0);
+        assert!(!t.is_slow(u64::MAX - 1));
+    }
+}
