@@ -130,7 +130,7 @@ impl DmpTarget {
 #[vtable]
 impl Operations for DmpTarget {
     const NAME: &'static CStr = c"dmp";
-    const VERSION: [u32; 3] = [2, 2, 0];
+    const VERSION: [u32; 3] = [2, 3, 0];
     const FEATURES: Features = Features::of(&[
         Feature::Nowait,
         Feature::PassesIntegrity,

@@ -117,7 +117,7 @@ test_snapshot_agrees() {
 	local st
 	st=$(cat /sys/kernel/dmp/devices/d1/stat)
 	set -- $st
-	expect_eq "$#" 33 "stat fields"
+	expect_eq "$#" 34 "stat fields"
 	expect_eq "$1 $2" "$(dmp_stat read_reqs d1) $(dmp_stat read_bytes d1)" "stat = read files"
 	expect_eq "$6 $7" "$(dmp_stat write_reqs d1) $(dmp_stat write_bytes d1)" "stat = write files"
 	expect_eq "${11}" "$(dmp_stat flush_reqs d1)" "stat = flush file"
@@ -130,7 +130,7 @@ test_snapshot_agrees() {
 	for f in stat latency_histogram size_histogram name dev kname; do
 		expect_eq "$(stat -c %a "/sys/kernel/dmp/devices/d1/$f")" 444 "mode of $f"
 	done
-	expect_eq "$(awk '{ print NF }' /sys/kernel/dmp/stat)" 33 "the total stat"
+	expect_eq "$(awk '{ print NF }' /sys/kernel/dmp/stat)" 34 "the total stat"
 	setpriv --reuid=65534 --regid=65534 --clear-groups cat /sys/kernel/dmp/devices/d1/latency_histogram >/dev/null ||
 		fail "not readable by nobody"
 }

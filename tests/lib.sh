@@ -137,7 +137,7 @@ expect_fail() {
 # The single-value statistics files, in /sys/kernel/dmp and in each device's directory.
 STAT_FILES="read_reqs write_reqs total_reqs avg_read_size avg_write_size avg_size
 read_bytes write_bytes flush_reqs discard_reqs discard_bytes write_zeroes_reqs
-write_zeroes_bytes zone_reqs"
+write_zeroes_bytes zone_reqs slow_reqs"
 
 # A statistics file of the module (dmp_stat NAME) or of a device (dmp_stat NAME DEV).
 dmp_stat() {
@@ -147,7 +147,7 @@ dmp_stat() {
 # stat_of DEV FIELD: a field of devices/DEV/stat (1-based; class c = 0..4 of read, write,
 # flush, discard, write_zeroes has reqs 5c+1, bytes 5c+2, io_errors 5c+3, other_errors 5c+4,
 # latency_ns 5c+5; then 26 fua, 27 preflush, 28 in_flight; then zone: 29 reqs, 30 bytes,
-# 31 io_errors, 32 other_errors, 33 latency_ns).
+# 31 io_errors, 32 other_errors, 33 latency_ns; then 34 slow_reqs).
 stat_of() { awk -v f="$2" '{ print $f }' "/sys/kernel/dmp/devices/$1/stat"; }
 
 # dm_stat DEV FIELD: a field of /sys/block/dm-N/stat (1 reads, 3 read sectors, 5 writes,

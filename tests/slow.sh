@@ -229,6 +229,7 @@ test_dmpstat_slow() {
 	dio_read /dev/mapper/p 4096 1 5
 	local out
 	out=$(tools/dmpstat slow p)
+	slow_lines p
 	echo "$out"
 	expect_eq "$(wc -l <<<"$out")" 2 "dmpstat slow: a header and one record"
 	[[ $(tail -n 1 <<<"$out") =~ \ p\ +read\ +[A-Z,-]+\ +40\ +40\ +4096\ +5[0-9]\.[0-9]{3}\ +0\  ]] ||

@@ -62,7 +62,7 @@ test_ima_measurement() {
 	local m=/sys/kernel/security/ima/ascii_runtime_measurements
 	[ -r "$m" ] || { skip "no IMA measurements list"; return 77; }
 	dmsetup create ima1 --table "0 2048 dmp /dev/ram1 16"
-	local want="target_name=dmp,target_version=2.2.0,device_name=1:1,start=16;"
+	local want="target_name=dmp,target_version=2.3.0,device_name=1:1,start=16;"
 	python3 -c '
 import sys
 want = sys.argv[2]
@@ -97,7 +97,7 @@ test_bad_messages() {
 	dio_write /dev/mapper/m1 4096 2
 	dmesg_mark
 	expect_fail "unknown message" dmsetup message m1 0 frobnicate
-	dmesg_since | grep -qF 'm1: unknown message; the only message is "reset"' || fail "no reason logged"
+	dmesg_since | grep -qF 'm1: unknown message; the messages are "reset" and "slow_threshold <us>"' || fail "no reason logged"
 	dmesg_mark
 	expect_fail "reset with an argument" dmsetup message m1 0 reset now
 	dmesg_since | grep -qF "m1: the reset message takes no arguments" || fail "no reason logged"
