@@ -95,10 +95,13 @@ bench-profile: all
 bench-floor: all
 	@CPUS=$(CPUS) bench/bench --floor
 
+bench-slow: all
+	@CPUS=$(CPUS) bench/bench --slow
+
 deb:
 	@scripts/deb
 
 test-deb: deb
 	@scripts/vm --writable tests/deb-run
 
-.PHONY: all clean demo test test-debug stress fstests blktests lvm install-tools lint deb test-deb bench bench-profile bench-floor
+.PHONY: all clean demo test test-debug stress fstests blktests lvm install-tools lint deb test-deb bench bench-profile bench-floor bench-slow
