@@ -22,7 +22,7 @@ use crate::{
             IoctlAccess, MapResult, NewTarget, Operations, StatusKind, Target, TargetError,
         },
         sysfs::{Dir, Parent},
-        trace_events,
+        trace_events::{self, RequestComplete, SlowRequest},
     },
 };
 use core::fmt::Write;
@@ -208,28 +208,28 @@ impl Operations for DmpTarget {
         let error = u16::try_from(errno.unsigned_abs()).unwrap_or(u16::MAX);
         let stats = self.device.stats();
         let rec = stats.completed(req, latency_ns, outcome, error, |s| self.remap(target, s));
-        let (op, flags) = (req.class as u32, u32::from(record_flags(req.opf)));
-        trace_events::request_complete(
-            &self.kname,
+        let op = req.class as u32;
+        trace_events::request_complete(|| RequestComplete {
+            device: &self.kname,
             op,
-            flags,
-            req.sector,
-            req.bytes,
+            flags: u32::from(record_flags(req.opf)),
+            sector: req.sector,
+            bytes: req.bytes,
             latency_ns,
-            errno,
-        );
+            error: errno,
+        });
         if let Some(r) = rec {
-            trace_events::slow_request(
-                &self.kname,
+            trace_events::slow_request(|| SlowRequest {
+                device: &self.kname,
                 op,
-                u32::from(r.flags),
-                r.sector,
-                r.dev_sector,
-                r.bytes,
-                r.latency_ns,
-                errno,
-                r.in_flight,
-            );
+                flags: u32::from(r.flags),
+                sector: r.sector,
+                dev_sector: r.dev_sector,
+                bytes: r.bytes,
+                latency_ns: r.latency_ns,
+                error: errno,
+                in_flight: r.in_flight,
+            });
         }
     }
 

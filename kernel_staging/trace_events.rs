@@ -10,8 +10,10 @@
 //! macro names `kernel::bindings`, which cannot hold a module's own events, so the same
 //! code is written here against this module's bindings; upstream, `declare_trace!` would
 //! take the bindings' path and this file would be a use of it, like rust_binder's
-//! `trace.rs`. Unlike those, these functions are safe: every argument is a number, except
-//! the device's name, which is a `CStr` that outlives the call.
+//! `trace.rs`. Unlike those, these functions are safe: every field is a number, except the
+//! device's name, a `CStr` that outlives the call. Each takes a closure that makes the
+//! fields, called only when the event is enabled, so that a disabled event costs the
+//! patched jump alone.
 
 use crate::kernel_staging::bindings as c;
 use kernel::{bindings as k, prelude::*};
@@ -25,65 +27,72 @@ macro_rules! enabled {
     }};
 }
 
-/// Emits `dmp:dmp_request_complete` if it is enabled: a request of `device` completed.
-/// `op` and `flags` are the record's numbers (`dmp_slow.rs`); `error` is 0 or a negative
-/// errno.
+/// The fields of `dmp:dmp_request_complete`: a request of `device` completed. `op` and
+/// `flags` are the record's numbers (`dmp_slow.rs`); `error` is 0 or a negative errno.
+pub(crate) struct RequestComplete<'a> {
+    pub(crate) device: &'a CStr,
+    pub(crate) op: u32,
+    pub(crate) flags: u32,
+    pub(crate) sector: u64,
+    pub(crate) bytes: u32,
+    pub(crate) latency_ns: u64,
+    pub(crate) error: i32,
+}
+
+/// Emits `dmp:dmp_request_complete` if it is enabled, with the fields `event` makes: only
+/// then is it called.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn request_complete(
-    device: &CStr,
-    op: u32,
-    flags: u32,
-    sector: u64,
-    bytes: u32,
-    latency_ns: u64,
-    error: i32,
-) {
+pub(crate) fn request_complete<'a>(event: impl FnOnce() -> RequestComplete<'a>) {
     if enabled!(__tracepoint_dmp_request_complete) {
+        let e = event();
         // SAFETY: `device` is NUL-terminated and lives during the call; the event copies it.
         // The other arguments are plain numbers.
         unsafe {
             c::rust_do_trace_dmp_request_complete(
-                device.as_char_ptr(),
-                op,
-                flags,
-                sector,
-                bytes,
-                latency_ns,
-                error,
+                e.device.as_char_ptr(),
+                e.op,
+                e.flags,
+                e.sector,
+                e.bytes,
+                e.latency_ns,
+                e.error,
             )
         }
     }
 }
 
-/// Emits `dmp:dmp_slow_request` if it is enabled: a request of `device` was recorded as
-/// slow or failed.
+/// The fields of `dmp:dmp_slow_request`: a request of `device` was recorded as slow or
+/// failed; as [`RequestComplete`], and its sector on the underlying device and the
+/// requests in flight.
+pub(crate) struct SlowRequest<'a> {
+    pub(crate) device: &'a CStr,
+    pub(crate) op: u32,
+    pub(crate) flags: u32,
+    pub(crate) sector: u64,
+    pub(crate) dev_sector: u64,
+    pub(crate) bytes: u32,
+    pub(crate) latency_ns: u64,
+    pub(crate) error: i32,
+    pub(crate) in_flight: u32,
+}
+
+/// Emits `dmp:dmp_slow_request` if it is enabled, with the fields `event` makes.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn slow_request(
-    device: &CStr,
-    op: u32,
-    flags: u32,
-    sector: u64,
-    dev_sector: u64,
-    bytes: u32,
-    latency_ns: u64,
-    error: i32,
-    in_flight: u32,
-) {
+pub(crate) fn slow_request<'a>(event: impl FnOnce() -> SlowRequest<'a>) {
     if enabled!(__tracepoint_dmp_slow_request) {
+        let e = event();
         // SAFETY: As in `request_complete`.
         unsafe {
             c::rust_do_trace_dmp_slow_request(
-                device.as_char_ptr(),
-                op,
-                flags,
-                sector,
-                dev_sector,
-                bytes,
-                latency_ns,
-                error,
-                in_flight,
+                e.device.as_char_ptr(),
+                e.op,
+                e.flags,
+                e.sector,
+                e.dev_sector,
+                e.bytes,
+                e.latency_ns,
+                e.error,
+                e.in_flight,
             )
         }
     }
