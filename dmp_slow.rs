@@ -156,9 +156,13 @@ impl Slot {
 }
 
 /// The rings of one device: [`RING`] slots per possible CPU, CPU `c`'s at
-/// `c * RING..(c + 1) * RING`, record `seq` of a CPU in its slot `seq % RING`.
+/// `c * RING..(c + 1) * RING`, record `seq` of a CPU in its slot `seq % RING`; and, per
+/// CPU, the first record number shown since the last reset.
 pub(crate) struct Rings {
     slots: KVVec<Slot>,
+    /// Stored by resets and loaded by readers, without a lock: a reset (`dmsetup message`)
+    /// must never wait for a reader, which allocates.
+    from: KVVec<AtomicU64>,
 }
 
 impl Rings {
@@ -169,12 +173,33 @@ impl Rings {
         for _ in 0..n {
             slots.push(Slot::new(), GFP_KERNEL)?;
         }
-        Ok(Self { slots })
+        let mut from = KVVec::with_capacity(cpus, GFP_KERNEL)?;
+        for _ in 0..cpus {
+            from.push(AtomicU64::new(0), GFP_KERNEL)?;
+        }
+        Ok(Self { slots, from })
     }
 
     /// The number of CPUs with a ring.
     fn cpus(&self) -> usize {
         self.slots.len() / RING
+    }
+
+    /// Hides every record so far: `written[cpu]` is the number of records CPU `cpu` has
+    /// written. Takes no lock.
+    pub(crate) fn reset(&self, written: impl Iterator<Item = u64>) {
+        for (f, w) in self.from.iter().zip(written) {
+            f.store(w, Relaxed);
+        }
+    }
+
+    /// The record in slot `i` of CPU `cpu`'s ring, copied whole, if it holds one.
+    fn read_slot(&self, cpu: usize, i: usize) -> Option<Record> {
+        let slot = self.slots.get(cpu.checked_mul(RING)?.checked_add(i)?)?;
+        let words = slot
+            .seq
+            .read(|| slot.words.each_ref().map(LocalCounter::get));
+        Record::from_words(words, cpu as u32)
     }
 
     /// Writes `rec` as record `seq` of CPU `cpu`, over the oldest one. Only CPU `cpu` calls
@@ -196,21 +221,51 @@ impl Rings {
         });
     }
 
-    /// Appends to `out` every record kept whose number is at least `from[cpu]` of its CPU,
-    /// each copied whole, then sorts them oldest first (by completion time, then CPU and
-    /// number).
-    pub(crate) fn collect(&self, from: &[u64], out: &mut KVVec<Record>) -> Result {
-        for (i, slot) in self.slots.iter().enumerate() {
-            let cpu = i / RING;
-            let words = slot
-                .seq
-                .read(|| slot.words.each_ref().map(LocalCounter::get));
-            let Some(rec) = Record::from_words(words, cpu as u32) else {
-                continue;
-            };
-            if rec.seq >= from.get(cpu).copied().unwrap_or(0) {
-                out.push(rec, GFP_KERNEL)?;
+    /// Appends to `out` every record kept and not hidden by a reset, each copied whole, each
+    /// CPU's as one run of consecutive numbers, then sorts them oldest first (by completion
+    /// time, then CPU and number).
+    ///
+    /// A CPU may write while its ring is read: a slot read before the writer reached it then
+    /// holds a record older by [`RING`] or more than the newest one read, which the writer
+    /// has overwritten since. Such slots are read again until every record read is within
+    /// [`RING`] of the newest (the writer would have to lap the reader once more for a
+    /// further pass to be needed); what is still older after a few passes is left out.
+    pub(crate) fn collect(&self, out: &mut KVVec<Record>) -> Result {
+        const PASSES: usize = 4;
+        for cpu in 0..self.cpus() {
+            let from = self.from.get(cpu).map_or(0, |f| f.load(Relaxed));
+            let start = out.len();
+            for i in 0..RING {
+                if let Some(r) = self.read_slot(cpu, i) {
+                    out.push(r, GFP_KERNEL)?;
+                }
             }
+            let run = &mut out[start..];
+            let newest = |run: &[Record]| run.iter().map(|r| r.seq).max().unwrap_or(0);
+            let stale = |r: &Record, top: u64| r.seq.saturating_add(RING as u64) <= top;
+            for _ in 0..PASSES {
+                let top = newest(run);
+                let mut again = false;
+                for r in run.iter_mut().filter(|r| stale(r, top)) {
+                    again = true;
+                    if let Some(fresh) = self.read_slot(cpu, (r.seq % RING as u64) as usize) {
+                        *r = fresh;
+                    }
+                }
+                if !again {
+                    break;
+                }
+            }
+            // Keep what is consecutive and not hidden: move it to the front of the run.
+            let top = newest(run);
+            let mut kept = 0;
+            for k in 0..run.len() {
+                if run[k].seq >= from && !stale(&run[k], top) {
+                    run.swap(kept, k);
+                    kept += 1;
+                }
+            }
+            out.truncate(start + kept);
         }
         sort_oldest_first(out);
         Ok(())
@@ -322,14 +377,24 @@ impl Threshold {
     }
 }
 
-/// The reading side of a device's record: where a reset left each CPU's numbering, and the
-/// text of `slow_requests` as the last read from offset 0 made it.
+/// The snapshots of a device's record that open files are reading (`slow_requests`).
 pub(crate) struct Reader {
-    /// Per CPU, the first record number shown since the last reset.
-    from: KVVec<u64>,
-    /// The text being read, and whose read made it.
-    text: KVVec<u8>,
-    owner: Option<OpenFile>,
+    /// At most [`READERS`], the least recently started replaced first.
+    snapshots: KVec<Snapshot>,
+    /// How many snapshots were started: their order.
+    started: u64,
+}
+
+/// How many readers of one device's record can read at the same time without one's
+/// snapshot replacing another's.
+const READERS: usize = 4;
+
+/// The text of the record as one open file's read from offset 0 made it; `None` once it
+/// was read to the end.
+struct Snapshot {
+    file: OpenFile,
+    started: u64,
+    text: Option<KVVec<u8>>,
 }
 
 /// A `fmt::Write` into a growing vector (for the text of `slow_requests`).
@@ -344,32 +409,20 @@ impl Write for VecWriter<'_> {
 }
 
 impl Reader {
-    /// Nothing read or reset yet, for `cpus` CPUs.
-    pub(crate) fn new(cpus: usize) -> Result<Self> {
-        let mut from = KVVec::with_capacity(cpus, GFP_KERNEL)?;
-        for _ in 0..cpus {
-            from.push(0, GFP_KERNEL)?;
-        }
+    /// No snapshot yet.
+    pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            from,
-            text: KVVec::new(),
-            owner: None,
+            snapshots: KVec::with_capacity(READERS, GFP_KERNEL)?,
+            started: 0,
         })
-    }
-
-    /// Hides every record so far: `written[cpu]` is the number of records CPU `cpu` has
-    /// written.
-    pub(crate) fn reset(&mut self, written: impl Iterator<Item = u64>) {
-        for (f, w) in self.from.iter_mut().zip(written) {
-            *f = w;
-        }
     }
 
     /// A read of `slow_requests` by `file` at `offset` into `buf`. A read at offset 0 takes
     /// a snapshot of `rings` and makes its text; reads at later offsets continue that text,
-    /// so a reader that reads the file through from the start sees one consistent snapshot.
-    /// If another open file took a newer snapshot meanwhile, a read past offset 0 fails
-    /// with `EAGAIN`, and the reader starts again. At the end the text is freed.
+    /// so a reader that reads the file through from the start sees one set of records. A
+    /// read past offset 0 by a file whose snapshot was replaced (by [`READERS`] newer ones)
+    /// or that never read offset 0 fails with `EAGAIN`, and the reader starts again. At the
+    /// end the text is freed; reading on returns 0.
     pub(crate) fn read(
         &mut self,
         rings: &Rings,
@@ -378,28 +431,45 @@ impl Reader {
         buf: &mut [u8],
     ) -> Result<usize> {
         if offset == 0 {
-            self.owner = None;
-            self.text = KVVec::new();
-            let mut recs = KVVec::with_capacity(rings.cpus().saturating_mul(RING), GFP_KERNEL)?;
-            rings.collect(&self.from, &mut recs)?;
+            let mut recs = KVVec::new();
+            rings.collect(&mut recs)?;
             let mut text = KVVec::new();
             let mut w = VecWriter(&mut text);
             for r in recs.iter() {
                 write_record(&mut w, r).map_err(|_| ENOMEM)?;
             }
-            self.text = text;
-            self.owner = Some(file);
-        } else if self.owner != Some(file) {
-            return Err(EAGAIN);
+            self.started = self.started.wrapping_add(1);
+            let snap = Snapshot {
+                file,
+                started: self.started,
+                text: Some(text),
+            };
+            let own = self.snapshots.iter().position(|s| s.file == file);
+            let oldest = (0..self.snapshots.len()).min_by_key(|&i| self.snapshots[i].started);
+            match (own, oldest) {
+                (Some(i), _) => self.snapshots[i] = snap,
+                (None, _) if self.snapshots.len() < READERS => {
+                    self.snapshots.push(snap, GFP_KERNEL)?
+                }
+                (None, Some(i)) => self.snapshots[i] = snap,
+                (None, None) => return Err(EAGAIN),
+            }
         }
+        let snap = self
+            .snapshots
+            .iter_mut()
+            .find(|s| s.file == file)
+            .ok_or(EAGAIN)?;
+        let Some(text) = &snap.text else {
+            return Ok(0);
+        };
         let start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
-            .min(self.text.len());
-        let n = buf.len().min(self.text.len() - start);
-        buf[..n].copy_from_slice(&self.text[start..start + n]);
+            .min(text.len());
+        let n = buf.len().min(text.len() - start);
+        buf[..n].copy_from_slice(&text[start..start + n]);
         if n == 0 {
-            self.text = KVVec::new();
-            self.owner = None;
+            snap.text = None;
         }
         Ok(n)
     }
@@ -487,7 +557,7 @@ mod tests {
             rings.push(1, seq, &rec(2 * seq + 1, IoClass::Write));
         }
         let mut out = KVVec::new();
-        rings.collect(&[0, 0], &mut out)?;
+        rings.collect(&mut out)?;
         assert_eq!(out.len(), RING + 3);
         // The oldest ten of CPU 0 were overwritten.
         assert_eq!((out[0].cpu, out[0].seq, out[0].time_ns), (1, 0, 1));
@@ -495,8 +565,9 @@ mod tests {
         let last = &out[out.len() - 1];
         assert_eq!((last.cpu, last.seq), (0, RING as u64 + 9));
         // After a reset at (RING + 8, 2), three are left.
+        rings.reset([RING as u64 + 8, 2].into_iter());
         let mut out = KVVec::new();
-        rings.collect(&[RING as u64 + 8, 2], &mut out)?;
+        rings.collect(&mut out)?;
         let kept: KVec<(u32, u64)> = {
             let mut v = KVec::new();
             for r in out.iter() {
@@ -511,37 +582,61 @@ mod tests {
         Ok(())
     }
 
+    /// Reads `file`'s whole snapshot from offset 0, 40 bytes at a time.
+    fn read_all(reader: &mut Reader, rings: &Rings, file: OpenFile) -> Result<KVec<u8>> {
+        let mut all = KVec::new();
+        let mut buf = [0u8; 40];
+        loop {
+            let n = reader.read(rings, file, all.len() as u64, &mut buf)?;
+            if n == 0 {
+                return Ok(all);
+            }
+            all.extend_from_slice(&buf[..n], GFP_KERNEL)?;
+        }
+    }
+
     #[test]
     fn a_read_is_one_snapshot() -> Result {
         let rings = Rings::new(1)?;
-        let mut reader = Reader::new(1)?;
+        let mut reader = Reader::new()?;
         for seq in 0..3 {
             rings.push(0, seq, &rec(seq + 1, IoClass::Read));
         }
         let (a, b) = (OpenFile::for_test(1), OpenFile::for_test(2));
         let mut buf = [0u8; 40];
-        let n = reader.read(&rings, a, 0, &mut buf)?;
-        assert_eq!(n, 40);
-        // A record written meanwhile is not in a's snapshot.
+        assert_eq!(reader.read(&rings, a, 0, &mut buf)?, 40);
+        // A record written meanwhile is not in a's snapshot, but is in b's, read meanwhile.
         rings.push(0, 3, &rec(4, IoClass::Read));
-        let mut all = KVec::new();
-        all.extend_from_slice(&buf[..n], GFP_KERNEL)?;
-        let mut off = n as u64;
+        let all_b = read_all(&mut reader, &rings, b)?;
+        let mut all_a = KVec::new();
+        all_a.extend_from_slice(&buf, GFP_KERNEL)?;
         loop {
-            let n = reader.read(&rings, a, off, &mut buf)?;
+            let n = reader.read(&rings, a, all_a.len() as u64, &mut buf)?;
             if n == 0 {
                 break;
             }
-            all.extend_from_slice(&buf[..n], GFP_KERNEL)?;
-            off += n as u64;
+            all_a.extend_from_slice(&buf[..n], GFP_KERNEL)?;
         }
-        assert_eq!(all.iter().filter(|c| **c == b'\n').count(), 3);
-        assert!(all.starts_with(b"0.000000001 read - 8 2056 4096 20000000 0 3 0 0\n"));
-        // Another file's newer snapshot makes a's next read past 0 fail.
-        assert_eq!(reader.read(&rings, b, 0, &mut buf)?, 40);
+        let lines = |t: &[u8]| t.iter().filter(|c| **c == b'\n').count();
+        assert_eq!((lines(&all_a), lines(&all_b)), (3, 4));
+        assert!(all_a.starts_with(b"0.000000001 read - 8 2056 4096 20000000 0 3 0 0\n"));
+        // Read to the end, the file reads on as empty.
+        assert_eq!(reader.read(&rings, a, 1000, &mut buf)?, 0);
+        // Four newer snapshots replace a's: its next read past 0 fails, and a read from 0
+        // starts again.
+        assert_eq!(reader.read(&rings, a, 0, &mut buf)?, 40);
+        for f in 3..7 {
+            assert_eq!(reader.read(&rings, OpenFile::for_test(f), 0, &mut buf)?, 40);
+        }
         assert_eq!(reader.read(&rings, a, 40, &mut buf), Err(EAGAIN));
+        assert_eq!(read_all(&mut reader, &rings, a)?.len(), all_b.len());
+        // A file that never read offset 0 has nothing to continue.
+        assert_eq!(
+            reader.read(&rings, OpenFile::for_test(99), 40, &mut buf),
+            Err(EAGAIN)
+        );
         // A reset hides what was written before it.
-        reader.reset([4u64].into_iter());
+        rings.reset([4u64].into_iter());
         assert_eq!(reader.read(&rings, a, 0, &mut buf)?, 0);
         Ok(())
     }

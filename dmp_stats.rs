@@ -160,7 +160,7 @@ impl Stats {
                 baseline <- new_mutex!(Baseline::new()?),
                 threshold: Threshold::off(),
                 rings: Rings::new(cpus)?,
-                reader <- new_mutex!(Reader::new(cpus)?),
+                reader <- new_mutex!(Reader::new()?),
             }? Error),
             GFP_KERNEL,
         )
@@ -220,13 +220,17 @@ impl Stats {
         error: u16,
         dev_sector: u64,
     ) -> Record {
-        // The request was counted as completed: it is in flight no more, add it back.
-        let (mapped, completed) = self.shards.iter().fold((0u64, 0u64), |(m, c), shard| {
-            (
-                m.wrapping_add(shard.mapped()),
-                c.wrapping_add(shard.completed()),
-            )
-        });
+        // Completions first, then the requests mapped, as in `absolute_into`: every
+        // completion read was mapped before. The request itself was counted as completed:
+        // add it back.
+        let completed = self
+            .shards
+            .iter()
+            .fold(0u64, |c, shard| c.wrapping_add(shard.completed()));
+        let mapped = self
+            .shards
+            .iter()
+            .fold(0u64, |m, shard| m.wrapping_add(shard.mapped()));
         let in_flight = mapped.saturating_sub(completed).saturating_add(1);
         let rec = Record {
             time_ns: wall_clock_ns(),
@@ -285,8 +289,8 @@ impl Source for Stats {
 
     fn reset(&self) {
         self.baseline.lock().reset(|sum| self.absolute_into(sum));
-        self.reader
-            .lock()
+        // Without the reader's lock, which a reader holds while it allocates.
+        self.rings
             .reset(self.shards.iter().map(|shard| shard.slow.get()));
     }
 }

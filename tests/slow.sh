@@ -58,14 +58,19 @@ test_slow_reads_recorded_exactly() {
 	expect_eq "$(slow_lines p | wc -l)" 6 "records after the threshold was turned off"
 	echo 30000 >$d/slow_threshold_us
 	local bad
-	for bad in -1 abc 1x 1.5 99999999999999999999 18446744073709552 "1 2"; do
+	dmesg_mark
+	# "--": dmsetup's own options end, so that "-1" reaches the target.
+	for bad in -1 abc 1x 1.5 99999999999999999999 18446744073709552; do
 		expect_fail "threshold '$bad' by sysfs" sh -c "printf '%s' '$bad' >$d/slow_threshold_us"
-		expect_fail "threshold '$bad' by message" dmsetup message p 0 slow_threshold "$bad"
+		expect_fail "threshold '$bad' by message" dmsetup message -- p 0 slow_threshold "$bad"
 	done
+	expect_eq "$(dmesg_since | grep -c 'p: slow_threshold takes microseconds')" 6 \
+		"the kernel's reasons for bad thresholds"
 	expect_fail "slow_threshold without a value" dmsetup message p 0 slow_threshold
 	expect_fail "slow_threshold with two values" dmsetup message p 0 slow_threshold 1 2
+	expect_eq "$(dmesg_since | grep -c 'p: the slow_threshold message takes one argument')" 2 \
+		"the kernel's reasons for a wrong number of values"
 	expect_eq "$(cat $d/slow_threshold_us)" 30000 "threshold after refused values"
-	dmesg | grep -q 'slow_threshold takes microseconds' || fail "no message for a bad threshold"
 	# The threshold survives a table reload; a reset clears the record, not the threshold.
 	dmsetup reload p --table "0 $((RAMDISK_SECTORS - off)) dmp /dev/mapper/dl $off"
 	dmsetup resume p
@@ -232,8 +237,8 @@ test_dmpstat_slow() {
 	slow_lines p
 	echo "$out"
 	expect_eq "$(wc -l <<<"$out")" 2 "dmpstat slow: a header and one record"
-	[[ $(tail -n 1 <<<"$out") =~ \ p\ +read\ +[A-Z,-]+\ +40\ +40\ +4096\ +5[0-9]\.[0-9]{3}\ +0\  ]] ||
-		fail "dmpstat slow: the record line"
+	[[ $(tail -n 1 <<<"$out") =~ \ p\ +read\ +[A-Z,-]+\ +40\ +40\ +4096\ +([0-9]+)\.[0-9]{3}\ +0\  ]] &&
+		[ "${BASH_REMATCH[1]}" -ge 50 ] || fail "dmpstat slow: the record line"
 	tools/dmpstat slow --json p | python3 -c '
 import json, sys
 rs = [json.loads(ln) for ln in sys.stdin]
