@@ -165,37 +165,114 @@ class Devices(unittest.TestCase):
         self.assertEqual(list(dmpstat.sample_all(self.root, {"b"}, 0)), ["254:2"])
         self.assertEqual(dmpstat.sample_all(os.path.join(self.root, "nope"), set(), 0), {})
 
+    def scrape(self):
+        """{(sample name, frozenset of labels): value} and {family: type} of the text
+        exposition, as prometheus_client's own parser reads it."""
+        from prometheus_client.parser import text_string_to_metric_families
+        text = dmpstat.prometheus(dmpstat.sample_all(self.root, set(), 0))
+        values, types = {}, {}
+        for fam in text_string_to_metric_families(text):
+            types[fam.name] = fam.type
+            for smp in fam.samples:
+                values[(smp.name, frozenset(smp.labels.items()))] = smp.value
+        return text, values, types
+
     def test_prometheus(self):
         lat = [0] * 10 + [5] * 17
         make_device(self.root, "a", 'we"ird', 3,
                     stat_line(reads=5, rbytes=20480, ioerr=1, in_flight=1, zone=2),
-                    lat_read=lat, size_read=[0, 0, 0] + [5] * 12, uuid="LVM-abc")
-        text = dmpstat.prometheus(dmpstat.sample_all(self.root, set(), 0))
-        lines = text.splitlines()
-        self.assertIn("# TYPE dmp_requests_total counter", lines)
-        self.assertIn("# TYPE dmp_latency_seconds histogram", lines)
-        self.assertIn("# TYPE dmp_in_flight gauge", lines)
-        self.assertFalse(any("dmp_completed_total" in ln for ln in lines))
-        lab = 'device="we\\"ird",dm="dm-3"'
-        self.assertIn(f'dmp_requests_total{{{lab},op="read"}} 5', lines)
-        self.assertIn("# TYPE dmp_device_info gauge", lines)
-        self.assertIn(f'dmp_device_info{{{lab},uuid="LVM-abc"}} 1', lines)
-        self.assertIn(f'dmp_errors_total{{{lab},op="read",kind="io"}} 1', lines)
-        self.assertIn(f'dmp_requests_total{{{lab},op="zone"}} 2', lines)
-        self.assertIn(f'dmp_bytes_total{{{lab},op="zone"}} 0', lines)
-        self.assertIn(f'dmp_latency_seconds_count{{{lab},op="zone"}} 0', lines)
-        self.assertFalse(any('dmp_request_size_bytes_count' in ln and 'op="zone"' in ln
-                             for ln in lines))
-        self.assertIn(f'dmp_latency_seconds_bucket{{{lab},op="read",le="1e-06"}} 0', lines)
-        self.assertIn(f'dmp_latency_seconds_bucket{{{lab},op="read",le="0.001024"}} 5', lines)
-        self.assertIn(f'dmp_latency_seconds_bucket{{{lab},op="read",le="+Inf"}} 5', lines)
-        self.assertIn(f'dmp_latency_seconds_count{{{lab},op="read"}} 5', lines)
-        self.assertIn(f'dmp_latency_seconds_sum{{{lab},op="read"}} 1.23e-07', lines)
-        self.assertIn(f'dmp_request_size_bytes_bucket{{{lab},op="read",le="4096"}} 5', lines)
-        self.assertIn(f'dmp_request_size_bytes_bucket{{{lab},op="read",le="4194304"}} 5', lines)
-        for ln in lines:
+                    lat_read=lat, size_read=[0, 0, 0] + [5] * 12, uuid="CRYPT-abc")
+        text, v, types = self.scrape()
+        self.assertEqual(types["dmp_requests"], "counter")
+        self.assertEqual(types["dmp_latency_seconds"], "histogram")
+        self.assertEqual(types["dmp_in_flight"], "gauge")
+        self.assertEqual(types["dmp_device_info"], "gauge")
+        lab = {"device": 'we"ird', "dm": "dm-3", "uuid": "CRYPT-abc", "vg": "", "lv": ""}
+
+        def at(name, **extra):
+            return v[(name, frozenset({**lab, **extra}.items()))]
+        self.assertEqual(at("dmp_requests_total", op="read"), 5)
+        self.assertEqual(at("dmp_device_info"), 1)
+        self.assertEqual(at("dmp_errors_total", op="read", kind="io"), 1)
+        self.assertEqual(at("dmp_requests_total", op="zone"), 2)
+        self.assertEqual(at("dmp_bytes_total", op="zone"), 0)
+        self.assertEqual(at("dmp_in_flight"), 1)
+        self.assertEqual(at("dmp_latency_seconds_count", op="zone"), 0)
+        self.assertNotIn(("dmp_request_size_bytes_count",
+                          frozenset({**lab, "op": "zone"}.items())), v)
+        self.assertEqual(at("dmp_latency_seconds_bucket", op="read", le="1e-06"), 0)
+        self.assertEqual(at("dmp_latency_seconds_bucket", op="read", le="0.001024"), 5)
+        self.assertEqual(at("dmp_latency_seconds_bucket", op="read", le="+Inf"), 5)
+        self.assertEqual(at("dmp_latency_seconds_count", op="read"), 5)
+        self.assertAlmostEqual(at("dmp_latency_seconds_sum", op="read"), 1.23e-07)
+        self.assertEqual(at("dmp_request_size_bytes_bucket", op="read", le="4096.0"), 5)
+        self.assertEqual(at("dmp_request_size_bytes_bucket", op="read", le="4.194304e+06"), 5)
+        self.assertIn('device="we\\"ird"', text)
+        for ln in text.splitlines():
             if ln.startswith("# TYPE") and ln.endswith(" counter"):
                 self.assertTrue(ln.split()[2].endswith("_total"), ln)
+
+    def test_prometheus_lvm_labels(self):
+        make_device(self.root, "dm-4", "my--vg-my--lv", 4, stat_line(), uuid="LVM-" + "x" * 64)
+        make_device(self.root, "dm-5", "vg0-lv0-real", 5, stat_line(), uuid="LVM-" + "y" * 64 + "-real")
+        make_device(self.root, "dm-6", "plain", 6, stat_line(), uuid="")
+        _, v, _ = self.scrape()
+        info = {dict(k[1])["dm"]: dict(k[1]) for k in v if k[0] == "dmp_device_info"}
+        self.assertEqual((info["dm-4"]["vg"], info["dm-4"]["lv"]), ("my-vg", "my-lv"))
+        self.assertEqual((info["dm-5"]["vg"], info["dm-5"]["lv"]), ("vg0", "lv0"))
+        self.assertEqual((info["dm-6"]["vg"], info["dm-6"]["lv"]), ("", ""))
+
+    def test_openmetrics_and_textfile(self):
+        from prometheus_client.openmetrics.exposition import generate_latest as om
+        make_device(self.root, "a", "a", 1, stat_line(reads=2))
+        text = om(dmpstat.registry(self.root)).decode()
+        self.assertTrue(text.endswith("# EOF\n"))
+        self.assertIn("# UNIT dmp_latency_seconds seconds", text)
+        out = os.path.join(self.root, "dmp.prom")
+        self.assertEqual(dmpstat.main(["--sysfs", self.root, "--prometheus", "--output", out]), 0)
+        with open(out) as f:
+            self.assertIn('dmp_requests_total{device="a"', f.read())
+        self.assertEqual(sorted(os.listdir(self.root)), ["block", "dmp.prom"])
+
+    def test_listen(self):
+        self.assertEqual(dmpstat.parse_listen("127.0.0.1:11063"), ("127.0.0.1", 11063))
+        self.assertEqual(dmpstat.parse_listen("[::1]:80"), ("::1", 80))
+        self.assertEqual(dmpstat.parse_listen(":9"), ("", 9))
+        for bad in ["11063", "host:", "host:0", "host:65536", "host:x1"]:
+            with self.assertRaises(ValueError):
+                dmpstat.parse_listen(bad)
+
+
+class Server(unittest.TestCase):
+    """`dmpstat serve`'s HTTP server on loopback, over a fake sysfs tree."""
+
+    def test_paths_and_formats(self):
+        import threading
+        import urllib.error
+        import urllib.request
+        with tempfile.TemporaryDirectory() as root:
+            make_device(root, "dm-1", "a", 1, stat_line(reads=7))
+            srv = dmpstat.metrics_server(root, "127.0.0.1", 0)
+            threading.Thread(target=srv.serve_forever, daemon=True).start()
+            base = f"http://127.0.0.1:{srv.server_address[1]}"
+            try:
+                with urllib.request.urlopen(base + "/metrics") as r:
+                    self.assertTrue(r.headers["Content-Type"].startswith("text/plain"))
+                    self.assertIn("dmp_requests_total{", r.read().decode())
+                req = urllib.request.Request(base + "/metrics", headers={
+                    "Accept": "application/openmetrics-text; version=1.0.0"})
+                with urllib.request.urlopen(req) as r:
+                    self.assertTrue(r.headers["Content-Type"].startswith(
+                        "application/openmetrics-text"))
+                    self.assertTrue(r.read().decode().endswith("# EOF\n"))
+                with self.assertRaises(urllib.error.HTTPError) as e:
+                    urllib.request.urlopen(base + "/other")
+                self.assertEqual(e.exception.code, 404)
+                with urllib.request.urlopen(base + "/") as r:
+                    self.assertIn(b'href="/metrics"', r.read())
+            finally:
+                srv.shutdown()
+                srv.server_close()
 
 
 if __name__ == "__main__":
