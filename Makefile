@@ -5,8 +5,9 @@
 #                         or 7.2.13+deb14-amd64 (sid); test, demo, stress and deb take it too
 #   make KDIR=<tree>      build against another Rust-enabled kernel build tree (add LLVM=...
 #                         if that tree was built with clang)
-#   make deb              a Debian package of dmp.ko, dmp-modules-<abi>_<version>_amd64.deb
-#   make test-deb         install, use and remove that package in a VM with a writable root
+#   make deb              the Debian packages: dmp.ko, dmp-modules-<abi>_<version>_amd64.deb, and
+#                         the tools, dmp-tools_<version>_all.deb
+#   make test-deb         install, use and remove them in a VM booted with systemd
 #   make demo             the README scenario in a VM
 #   make test             lint, then the test suite in a VM      (TESTS="test_a topic_b":
 #                         tests or topics, in that order; tests/run --list lists them)
@@ -48,23 +49,29 @@ endif
 demo: all
 	@scripts/vm tests/demo.sh
 
-test: all fstests blktests lvm
+test: all fstests blktests lvm toolbox
 	@scripts/lint
 	@scripts/vm tests/run $(TESTS)
 
-test-debug: fstests blktests lvm
+test-debug: fstests blktests lvm toolbox
 	@DMP_KERNEL=debug scripts/lint
 	@DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm --debug tests/debug-run $(TESTS)
 
 # The stress suite, then (unless TESTS names others) the boot with systemd and udev that
-# re-attaches an LVM volume (scripts/attach-boot); each ends with "N passed, N failed".
-stress: all fstests blktests lvm
-	@rc=0; t="$(filter-out attach-boot,$(TESTS))"; \
+# re-attaches an LVM volume (scripts/attach-boot) and the sanitizer kernel's longer tests
+# (tests/debug-run more); each ends with "N passed, N failed". TESTS="attach-boot" or
+# TESTS="sanitizer-more" runs only that part.
+stress: all fstests blktests lvm toolbox
+	@rc=0; t="$(filter-out attach-boot sanitizer-more,$(TESTS))"; \
 	if [ -z "$(strip $(TESTS))" ] || [ -n "$$t" ]; then \
 		DMP_VM_MEM=$${DMP_VM_MEM:-4G} DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm \
 		"STRESS_SCALE=$${STRESS_SCALE:-1} STRESS_TABLES=$${STRESS_TABLES:-1000} FSTESTS='$(FSTESTS)' tests/run --stress $$t" || rc=1; \
 	fi; \
-	if [ -z "$(strip $(TESTS))" ] || [ "$$t" != "$(strip $(TESTS))" ]; then scripts/attach-boot || rc=1; fi; \
+	if [ -z "$(strip $(TESTS))" ] || [ -n "$(filter attach-boot,$(TESTS))" ]; then scripts/attach-boot || rc=1; fi; \
+	if [ -z "$(strip $(TESTS))" ] || [ -n "$(filter sanitizer-more,$(TESTS))" ]; then \
+		{ DMP_KERNEL=debug scripts/lint && \
+		DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm --debug tests/debug-run more; } || rc=1; \
+	fi; \
 	exit $$rc
 
 # fstests, built into the build root from ../shared/third_party/ (skipped if absent)
@@ -82,6 +89,10 @@ install-tools:
 # lvm2, xfsprogs, systemd and udev for dmpctl's tests, into the build root
 lvm:
 	@scripts/setup-lvm
+
+# Prometheus, node_exporter, prometheus_client and tmux for the toolbox's tests
+toolbox:
+	@scripts/setup-toolbox
 
 lint:
 	@scripts/lint
@@ -101,7 +112,7 @@ bench-slow: all
 deb:
 	@scripts/deb
 
-test-deb: deb
-	@scripts/vm --writable tests/deb-run
+test-deb: deb lvm toolbox
+	@scripts/vm --systemd tests/deb-run
 
-.PHONY: all clean demo test test-debug stress fstests blktests lvm install-tools lint deb test-deb bench bench-profile bench-floor bench-slow
+.PHONY: all clean demo test test-debug stress fstests blktests lvm toolbox install-tools lint deb test-deb bench bench-profile bench-floor bench-slow

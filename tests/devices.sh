@@ -210,7 +210,7 @@ test_names_are_their_devices() {
 # Seeded random sequences of creates, renames, reloads and removes: after every step every
 # name that is shown is right, and after every table change every dmp device is shown.
 test_random_name_sequences() {
-	local seed=${NAME_SEED:-20261201} steps=${NAME_STEPS:-40} i op a b names=(n0 n1 n2 n3 dm-0 dm-1)
+	local seed=${NAME_SEED:-20261201} steps=${NAME_STEPS:-15} i op a b names=(n0 n1 n2 n3 dm-0 dm-1)
 	RANDOM=$seed
 	dmesg_mark
 	echo "    seed $seed, $steps steps"

@@ -53,12 +53,12 @@ test_dmpstat() {
 	expect_eq "$(grep -c '^d1 .* read ' /tmp/dmpstat.out)" 3 "d1 in every report"
 	# Prometheus.
 	tools/dmpstat --prometheus >/tmp/prom.txt
-	grep -qx "dmp_requests_total{device=\"d1\",dm=\"dm-$minor\",op=\"read\"} $(dmp_stat read_reqs d1)" /tmp/prom.txt ||
-		fail "no read counter for d1"
-	grep -qx "dmp_latency_seconds_count{device=\"d1\",dm=\"dm-$minor\",op=\"read\"} $(stat_of d1 1)" /tmp/prom.txt ||
-		fail "no latency count for d1"
-	grep -q "^dmp_latency_seconds_bucket{device=\"d1\",dm=\"dm-$minor\",op=\"read\",le=\"+Inf\"} $(stat_of d1 1)\$" /tmp/prom.txt ||
-		fail "no +Inf bucket for d1"
+	expect_eq "$(prom_value /tmp/prom.txt dmp_requests_total device=d1 dm=dm-$minor op=read)" \
+		"$(dmp_stat read_reqs d1)" "read counter for d1"
+	expect_eq "$(prom_value /tmp/prom.txt dmp_latency_seconds_count device=d1 op=read)" \
+		"$(stat_of d1 1)" "latency count for d1"
+	expect_eq "$(prom_value /tmp/prom.txt dmp_latency_seconds_bucket device=d1 op=read le=+Inf)" \
+		"$(stat_of d1 1)" "+Inf bucket for d1"
 	grep -q '^# TYPE dmp_request_size_bytes histogram$' /tmp/prom.txt || fail "no size histogram"
 	! grep -q 'device="d2"' /tmp/prom.txt || fail "a removed device in the metrics"
 }

@@ -234,6 +234,10 @@ scratch_mounts() {
 cleanup() {
 	# A failed test may leave I/O running in the background ...
 	pkill -9 -x 'fio|fsstress' 2>/dev/null && sleep 0.5
+	# ... or the toolbox's servers and terminal (tests/toolbox.sh).
+	pkill -x 'prometheus|prometheus-node-exporter' 2>/dev/null || true
+	pkill -f 'dmpstat (serve|top)' 2>/dev/null || true
+	tmux kill-server 2>/dev/null || true
 	# ... or udevd, which only the fstests run uses; its control socket outlives it, and
 	# libdevmapper would take udev for running.
 	if [ -e /run/udev ]; then
@@ -259,6 +263,23 @@ cleanup() {
 	! compgen -G '/sys/block/loop*/loop' >/dev/null || losetup -D
 	for m in $(scratch_mounts all); do umount "$m" || true; done
 	rm -rf "$SCRATCH"
+}
+
+# prom_value FILE NAME LABEL=VALUE...: the value (an integer if it is one) of the one
+# sample NAME of the text exposition FILE with those labels (and any others), as
+# prometheus_client's parser reads it; nothing if there is none
+prom_value() {
+	python3 - "$@" <<'EOF'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+path, name, want = sys.argv[1], sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3:])
+found = [s.value for f in text_string_to_metric_families(open(path).read()) for s in f.samples
+         if s.name == name and all(s.labels.get(k) == v for k, v in want.items())]
+if len(found) > 1:
+    sys.exit(f"{len(found)} samples {name} {want}")
+for v in found:
+    print(int(v) if float(v).is_integer() else v)
+EOF
 }
 
 # scale N: N times STRESS_SCALE (default 1), for the stress suite's sizes, rounds and times
