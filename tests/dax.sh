@@ -101,9 +101,11 @@ dax_run() {
 # ext4 -o dax on dmp and on dm-linear over persistent memory: mmap writes survive a
 # remount, the files have the DAX attribute, and dmp counts only the block I/O, as the
 # block layer does.
+# DAX_TARGETS=dmp (the default sanitizer lane's) leaves dm-linear's run out.
 test_dax_mount() {
 	pmem_dev
 	dax_run dmp 16
+	[ "${DAX_TARGETS:-dmp linear}" = dmp ] && return
 	dax_run linear 16
 	echo "    block writes (requests bytes) for 16 MiB through DAX: dmp: $(cat /tmp/dax.dmp);" \
 		"dm-linear: $(cat /tmp/dax.linear)"
