@@ -168,8 +168,9 @@ class Devices(unittest.TestCase):
     def scrape(self):
         """{(sample name, frozenset of labels): value} and {family: type} of the text
         exposition, as prometheus_client's own parser reads it."""
+        from prometheus_client import generate_latest
         from prometheus_client.parser import text_string_to_metric_families
-        text = dmpstat.prometheus(dmpstat.sample_all(self.root, set(), 0))
+        text = generate_latest(dmpstat.registry(self.root)).decode()
         values, types = {}, {}
         for fam in text_string_to_metric_families(text):
             types[fam.name] = fam.type
