@@ -51,7 +51,7 @@ demo: all
 
 test: all fstests blktests lvm toolbox
 	@scripts/lint
-	@scripts/vm tests/run $(TESTS)
+	@DMP_VM_POSSIBLE=$${DMP_VM_POSSIBLE:-255} scripts/vm tests/run $(TESTS)
 
 test-debug: fstests blktests lvm toolbox
 	@DMP_KERNEL=debug scripts/lint
@@ -64,7 +64,7 @@ test-debug: fstests blktests lvm toolbox
 stress: all fstests blktests lvm toolbox
 	@rc=0; t="$(filter-out attach-boot sanitizer-more,$(TESTS))"; \
 	if [ -z "$(strip $(TESTS))" ] || [ -n "$$t" ]; then \
-		DMP_VM_MEM=$${DMP_VM_MEM:-4G} DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm \
+		DMP_VM_MEM=$${DMP_VM_MEM:-4G} DMP_VM_POSSIBLE=$${DMP_VM_POSSIBLE:-255} DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm \
 		"STRESS_SCALE=$${STRESS_SCALE:-1} STRESS_TABLES=$${STRESS_TABLES:-1000} FSTESTS='$(FSTESTS)' tests/run --stress $$t" || rc=1; \
 	fi; \
 	if [ -z "$(strip $(TESTS))" ] || [ -n "$(filter attach-boot,$(TESTS))" ]; then scripts/attach-boot || rc=1; fi; \

@@ -6,22 +6,25 @@
 //!
 //! A request is recorded when it completes if its latency is at or above the device's
 //! threshold (off by default), or if it failed, whatever the threshold. It is written into
-//! the ring of the CPU it completes on, by that CPU alone with interrupts off (inside
-//! [`CpuSlots::with_local`]), so recording takes no lock, allocates nothing and is
-//! never preempted or interrupted halfway. Each slot has its own sequence count: a reader
-//! on another CPU copies a record whole or waits for the one write running on it.
+//! the ring of the CPU it completes on, by that CPU alone with interrupts off (holding a
+//! [`LocalCpu`]), so recording takes no lock and is never preempted or interrupted halfway.
+//! Each slot has its own sequence count: a reader on another CPU copies a record whole or
+//! waits for the one write running on it.
 //!
 //! Each CPU keeps its newest [`RING`] records, so a device keeps at least the newest
-//! [`RING`] of all, whichever CPUs they completed on: 256, a screenful of a burst, at
-//! 64 bytes a record 16 KiB per possible CPU and device. A reader merges the rings by
-//! completion time.
+//! [`RING`] of all, whichever CPUs they completed on: 256, a screenful of a burst. A CPU's
+//! ring, 64 bytes a record, 16 KiB, is made by its first record on the device, without
+//! sleeping ([`CpuSlots::here`]); a device whose requests are never slow and never fail
+//! has no ring. If no memory can be had for the ring then, that record is counted but not
+//! kept, and the CPU's next record tries again. A reader merges the rings by completion
+//! time.
 //!
-//! [`CpuSlots::with_local`]: crate::kernel_staging::cpu_slots::CpuSlots::with_local
+//! [`CpuSlots::here`]: crate::kernel_staging::cpu_slots::CpuSlots::here
 
 use crate::{
     dmp_request::{IoClass, CLASSES},
     kernel_staging::{
-        cpu_slots::{LocalCounter, LocalSeq},
+        cpu_slots::{CpuSlots, LocalCounter, LocalCpu, LocalSeq},
         device_mapper::{OpFlags, ReqFlag},
         sysfs::OpenFile,
     },
@@ -139,6 +142,7 @@ const WORDS: usize = 7;
 
 /// One record's place in a ring: a cache line.
 #[repr(C, align(64))]
+#[derive(Zeroable)]
 struct Slot {
     seq: LocalSeq,
     words: [LocalCounter; WORDS],
@@ -146,71 +150,19 @@ struct Slot {
 
 const _: () = assert!(core::mem::size_of::<Slot>() == 64 && CLASSES <= 256);
 
-impl Slot {
-    const fn new() -> Self {
-        Self {
-            seq: LocalSeq::new(),
-            words: [const { LocalCounter::new() }; WORDS],
-        }
-    }
+/// One CPU's ring: its record `seq` in slot `seq % RING`.
+#[derive(Zeroable)]
+struct Ring {
+    slots: [Slot; RING],
 }
 
-/// The rings of one device: [`RING`] slots per possible CPU, CPU `c`'s at
-/// `c * RING..(c + 1) * RING`, record `seq` of a CPU in its slot `seq % RING`; and, per
-/// CPU, the first record number shown since the last reset.
-pub(crate) struct Rings {
-    slots: KVVec<Slot>,
-    /// Stored by resets and loaded by readers, without a lock: a reset (`dmsetup message`)
-    /// must never wait for a reader, which allocates.
-    from: KVVec<AtomicU64>,
-}
-
-impl Rings {
-    /// Empty rings for `cpus` CPUs.
-    pub(crate) fn new(cpus: usize) -> Result<Self> {
-        let n = cpus.checked_mul(RING).ok_or(ENOMEM)?;
-        let mut slots = KVVec::with_capacity(n, GFP_KERNEL)?;
-        for _ in 0..n {
-            slots.push(Slot::new(), GFP_KERNEL)?;
-        }
-        let mut from = KVVec::with_capacity(cpus, GFP_KERNEL)?;
-        for _ in 0..cpus {
-            from.push(AtomicU64::new(0), GFP_KERNEL)?;
-        }
-        Ok(Self { slots, from })
-    }
-
-    /// The number of CPUs with a ring.
-    fn cpus(&self) -> usize {
-        self.slots.len() / RING
-    }
-
-    /// Hides every record so far: `written[cpu]` is the number of records CPU `cpu` has
-    /// written. Takes no lock.
-    pub(crate) fn reset(&self, written: impl Iterator<Item = u64>) {
-        for (f, w) in self.from.iter().zip(written) {
-            f.store(w, Relaxed);
-        }
-    }
-
-    /// The record in slot `i` of CPU `cpu`'s ring, copied whole, if it holds one.
-    fn read_slot(&self, cpu: usize, i: usize) -> Option<Record> {
-        let slot = self.slots.get(cpu.checked_mul(RING)?.checked_add(i)?)?;
-        let words = slot
-            .seq
-            .read(|| slot.words.each_ref().map(LocalCounter::get));
-        Record::from_words(words, cpu as u32)
-    }
-
-    /// Writes `rec` as record `seq` of CPU `cpu`, over the oldest one. Only CPU `cpu` calls
-    /// it, with interrupts off, numbering its records 0, 1, 2, ...; so a write is never
-    /// interrupted by another or preempted halfway.
+impl Ring {
+    /// Writes `rec` as record `seq` of CPU `cpu`, over the oldest one. Only CPU `cpu`
+    /// calls it, holding a [`LocalCpu`], numbering its records 0, 1, 2, ...; so a write is
+    /// never interrupted by another or preempted halfway.
     #[inline]
-    pub(crate) fn push(&self, cpu: usize, seq: u64, rec: &Record) {
-        let i = cpu
-            .wrapping_mul(RING)
-            .wrapping_add((seq % RING as u64) as usize);
-        let Some(slot) = self.slots.get(i) else {
+    fn write(&self, seq: u64, rec: &Record) {
+        let Some(slot) = self.slots.get((seq % RING as u64) as usize) else {
             return;
         };
         let words = Record { seq, ..*rec }.to_words();
@@ -221,22 +173,79 @@ impl Rings {
         });
     }
 
+    /// The record in slot `i`, of CPU `cpu`, copied whole, if the slot holds one.
+    fn read_slot(&self, cpu: usize, i: usize) -> Option<Record> {
+        let slot = self.slots.get(i)?;
+        let words = slot
+            .seq
+            .read(|| slot.words.each_ref().map(LocalCounter::get));
+        Record::from_words(words, cpu as u32)
+    }
+}
+
+/// The rings of one device: one per CPU that recorded a request, made (16 KiB) by its
+/// first record.
+pub(crate) struct Rings {
+    rings: CpuSlots<Ring>,
+}
+
+impl Rings {
+    /// No ring yet.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self {
+            rings: CpuSlots::new()?,
+        })
+    }
+
+    /// Writes `rec` as record `seq` of the current CPU, over its oldest one; the CPU
+    /// numbers its records 0, 1, 2, ... Returns `false` if the CPU has no ring and no
+    /// memory could be had for one now without sleeping: then the record is not kept.
+    #[inline]
+    pub(crate) fn push(&self, cpu: &LocalCpu, seq: u64, rec: &Record) -> bool {
+        match self.rings.here(cpu) {
+            Some(ring) => {
+                ring.write(seq, rec);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Writes `rec` as record `seq` of CPU `cpu`, as if that CPU had (for tests).
+    #[cfg(CONFIG_KUNIT)]
+    fn push_for_test(&self, cpu: usize, seq: u64, rec: &Record) {
+        if let Some(ring) = self.rings.here_for_test(cpu) {
+            ring.write(seq, rec);
+        }
+    }
+
+    /// How many CPUs have a ring.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn count(&self) -> usize {
+        self.rings.count()
+    }
+
     /// Appends to `out` every record kept and not hidden by a reset, each copied whole, each
     /// CPU's as one run of consecutive numbers, then sorts them oldest first (by completion
-    /// time, then CPU and number).
+    /// time, then CPU and number). `shown_from(cpu)` is the number of the first record of
+    /// CPU `cpu` shown: those before were hidden by a reset.
     ///
     /// A CPU may write while its ring is read: a slot read before the writer reached it then
     /// holds a record older by [`RING`] or more than the newest one read, which the writer
     /// has overwritten since. Such slots are read again until every record read is within
     /// [`RING`] of the newest (the writer would have to lap the reader once more for a
     /// further pass to be needed); what is still older after a few passes is left out.
-    pub(crate) fn collect(&self, out: &mut KVVec<Record>) -> Result {
+    pub(crate) fn collect(
+        &self,
+        shown_from: impl Fn(usize) -> u64,
+        out: &mut KVVec<Record>,
+    ) -> Result {
         const PASSES: usize = 4;
-        for cpu in 0..self.cpus() {
-            let from = self.from.get(cpu).map_or(0, |f| f.load(Relaxed));
+        for (cpu, ring) in self.rings.iter() {
+            let from = shown_from(cpu);
             let start = out.len();
             for i in 0..RING {
-                if let Some(r) = self.read_slot(cpu, i) {
+                if let Some(r) = ring.read_slot(cpu, i) {
                     out.push(r, GFP_KERNEL)?;
                 }
             }
@@ -248,7 +257,7 @@ impl Rings {
                 let mut again = false;
                 for r in run.iter_mut().filter(|r| stale(r, top)) {
                     again = true;
-                    if let Some(fresh) = self.read_slot(cpu, (r.seq % RING as u64) as usize) {
+                    if let Some(fresh) = ring.read_slot(cpu, (r.seq % RING as u64) as usize) {
                         *r = fresh;
                     }
                 }
@@ -418,7 +427,8 @@ impl Reader {
     }
 
     /// A read of `slow_requests` by `file` at `offset` into `buf`. A read at offset 0 takes
-    /// a snapshot of `rings` and makes its text; reads at later offsets continue that text,
+    /// a snapshot of `rings` (without the records before `shown_from`, see
+    /// [`Rings::collect`]) and makes its text; reads at later offsets continue that text,
     /// so a reader that reads the file through from the start sees one set of records. A
     /// read past offset 0 by a file whose snapshot was replaced (by [`READERS`] newer ones)
     /// or that never read offset 0 fails with `EAGAIN`, and the reader starts again. At the
@@ -426,13 +436,14 @@ impl Reader {
     pub(crate) fn read(
         &mut self,
         rings: &Rings,
+        shown_from: impl Fn(usize) -> u64,
         file: OpenFile,
         offset: u64,
         buf: &mut [u8],
     ) -> Result<usize> {
         if offset == 0 {
             let mut recs = KVVec::new();
-            rings.collect(&mut recs)?;
+            rings.collect(shown_from, &mut recs)?;
             let mut text = KVVec::new();
             let mut w = VecWriter(&mut text);
             for r in recs.iter() {
@@ -548,16 +559,18 @@ mod tests {
 
     #[test]
     fn rings_keep_the_newest_and_merge_by_time() -> Result {
-        let rings = Rings::new(2)?;
+        let rings = Rings::new()?;
+        assert_eq!(rings.count(), 0);
         // CPU 0 writes RING + 10 records at even times, CPU 1 three at odd times.
         for seq in 0..(RING as u64 + 10) {
-            rings.push(0, seq, &rec(2 * seq, IoClass::Read));
+            rings.push_for_test(0, seq, &rec(2 * seq, IoClass::Read));
         }
         for seq in 0..3 {
-            rings.push(1, seq, &rec(2 * seq + 1, IoClass::Write));
+            rings.push_for_test(1, seq, &rec(2 * seq + 1, IoClass::Write));
         }
+        assert_eq!(rings.count(), 2);
         let mut out = KVVec::new();
-        rings.collect(&mut out)?;
+        rings.collect(|_| 0, &mut out)?;
         assert_eq!(out.len(), RING + 3);
         // The oldest ten of CPU 0 were overwritten.
         assert_eq!((out[0].cpu, out[0].seq, out[0].time_ns), (1, 0, 1));
@@ -565,9 +578,8 @@ mod tests {
         let last = &out[out.len() - 1];
         assert_eq!((last.cpu, last.seq), (0, RING as u64 + 9));
         // After a reset at (RING + 8, 2), three are left.
-        rings.reset([RING as u64 + 8, 2].into_iter());
         let mut out = KVVec::new();
-        rings.collect(&mut out)?;
+        rings.collect(|cpu| [RING as u64 + 8, 2][cpu], &mut out)?;
         let kept: KVec<(u32, u64)> = {
             let mut v = KVec::new();
             for r in out.iter() {
@@ -587,7 +599,7 @@ mod tests {
         let mut all = KVec::new();
         let mut buf = [0u8; 40];
         loop {
-            let n = reader.read(rings, file, all.len() as u64, &mut buf)?;
+            let n = reader.read(rings, |_| 0, file, all.len() as u64, &mut buf)?;
             if n == 0 {
                 return Ok(all);
             }
@@ -597,21 +609,21 @@ mod tests {
 
     #[test]
     fn a_read_is_one_snapshot() -> Result {
-        let rings = Rings::new(1)?;
+        let rings = Rings::new()?;
         let mut reader = Reader::new()?;
         for seq in 0..3 {
-            rings.push(0, seq, &rec(seq + 1, IoClass::Read));
+            rings.push_for_test(0, seq, &rec(seq + 1, IoClass::Read));
         }
         let (a, b) = (OpenFile::for_test(1), OpenFile::for_test(2));
         let mut buf = [0u8; 40];
-        assert_eq!(reader.read(&rings, a, 0, &mut buf)?, 40);
+        assert_eq!(reader.read(&rings, |_| 0, a, 0, &mut buf)?, 40);
         // A record written meanwhile is not in a's snapshot, but is in b's, read meanwhile.
-        rings.push(0, 3, &rec(4, IoClass::Read));
+        rings.push_for_test(0, 3, &rec(4, IoClass::Read));
         let all_b = read_all(&mut reader, &rings, b)?;
         let mut all_a = KVec::new();
         all_a.extend_from_slice(&buf, GFP_KERNEL)?;
         loop {
-            let n = reader.read(&rings, a, all_a.len() as u64, &mut buf)?;
+            let n = reader.read(&rings, |_| 0, a, all_a.len() as u64, &mut buf)?;
             if n == 0 {
                 break;
             }
@@ -621,23 +633,25 @@ mod tests {
         assert_eq!((lines(&all_a), lines(&all_b)), (3, 4));
         assert!(all_a.starts_with(b"0.000000001 read - 8 2056 4096 20000000 0 3 0 0\n"));
         // Read to the end, the file reads on as empty.
-        assert_eq!(reader.read(&rings, a, 1000, &mut buf)?, 0);
+        assert_eq!(reader.read(&rings, |_| 0, a, 1000, &mut buf)?, 0);
         // Four newer snapshots replace a's: its next read past 0 fails, and a read from 0
         // starts again.
-        assert_eq!(reader.read(&rings, a, 0, &mut buf)?, 40);
+        assert_eq!(reader.read(&rings, |_| 0, a, 0, &mut buf)?, 40);
         for f in 3..7 {
-            assert_eq!(reader.read(&rings, OpenFile::for_test(f), 0, &mut buf)?, 40);
+            assert_eq!(
+                reader.read(&rings, |_| 0, OpenFile::for_test(f), 0, &mut buf)?,
+                40
+            );
         }
-        assert_eq!(reader.read(&rings, a, 40, &mut buf), Err(EAGAIN));
+        assert_eq!(reader.read(&rings, |_| 0, a, 40, &mut buf), Err(EAGAIN));
         assert_eq!(read_all(&mut reader, &rings, a)?.len(), all_b.len());
         // A file that never read offset 0 has nothing to continue.
         assert_eq!(
-            reader.read(&rings, OpenFile::for_test(99), 40, &mut buf),
+            reader.read(&rings, |_| 0, OpenFile::for_test(99), 40, &mut buf),
             Err(EAGAIN)
         );
         // A reset hides what was written before it.
-        rings.reset([4u64].into_iter());
-        assert_eq!(reader.read(&rings, a, 0, &mut buf)?, 0);
+        assert_eq!(reader.read(&rings, |_| 4, a, 0, &mut buf)?, 0);
         Ok(())
     }
 

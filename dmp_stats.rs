@@ -1,21 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A device's statistics: per-CPU counters updated on the I/O path, consistent snapshots
-//! and resets.
+//! A device's statistics: per-CPU counters updated on the I/O path, made when a CPU first
+//! uses the device, consistent snapshots and resets.
 //!
 //! A request is counted when it completes, as `/proc/diskstats` and dm-stats count: its
 //! class, bytes, size bucket, FUA and preflush, outcome, latency and latency bucket go into
 //! the current CPU's shard in one update, under that shard's sequence count, with
-//! interrupts off ([`CpuSlots::with_local`]): it is never preempted or interrupted halfway
-//! and never waits, and a reader's snapshot holds each update whole. So in a snapshot every
-//! counted request has its bytes, its size and its latency counted: a count and its byte
-//! total, and a histogram, its count and its sum, always agree.
+//! interrupts off ([`LocalCpu`]): it is never preempted or interrupted halfway and never
+//! waits, and a reader's snapshot holds each update whole. So in a snapshot every counted
+//! request has its bytes, its size and its latency counted: a count and its byte total,
+//! and a histogram, its count and its sum, always agree.
 //!
 //! When a request is mapped, one atomic addition to the current CPU's `mapped` counter
 //! records it for the requests in flight (mapped minus completed), outside any write
-//! section: it is correct from whichever CPU it lands on. (It is a `core` atomic rather than
-//! `kernel::sync::atomic`, for the reason `cpu_slots` gives: those are out-of-line calls.) So a request costs one atomic
+//! section: it is correct from whichever CPU it lands on. So a request costs one atomic
 //! addition when it is mapped and one write section when it completes.
+//!
+//! A CPU's shard is made the first time the CPU maps or completes a request of the device
+//! ([`CpuSlots::here`]: zeroed, without sleeping), so a device's memory follows the CPUs
+//! that use it, not the possible CPUs, and reading costs time in proportion to the shards
+//! made. If no memory can be had for the shard then, the request is counted in the device's
+//! fallback shard, whose writers take a spinlock (with interrupts off), exactly as a shard
+//! counts it; the CPU's next request tries again. Only then do CPUs share a counter.
 //!
 //! A reset does not zero the counters; it records a snapshot as the baseline, under a mutex
 //! that readers also take, so a reader sees all of a reset or none of it. Readers and resets
@@ -30,24 +36,23 @@ use crate::{
     dmp_slow::{record_flags, Reader, Record, Rings, Threshold},
     kernel_staging::{
         clock::wall_clock_ns,
-        cpu_slots::{CpuSlots, LocalCounter as Counter, LocalSeq},
+        cpu_slots::{AnyCpuCounter, CpuSlots, LocalCounter as Counter, LocalCpu, LocalSeq},
         sysfs::OpenFile,
     },
 };
-use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use kernel::{
-    cpu::nr_cpu_ids,
-    new_mutex,
+    new_mutex, new_spinlock,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, SpinLock},
 };
 
 /// One CPU's counters. `seq` is odd while the CPU updates them. `mapped` is outside the
 /// write sections: the requests mapped on this CPU, an atomic addition each (less those
 /// device-mapper retried, see [`Stats::retried`]).
+#[derive(Zeroable)]
 struct Shard {
     seq: LocalSeq,
-    mapped: AtomicU64,
+    mapped: AnyCpuCounter,
     reqs: [Counter; CLASSES],
     bytes: [Counter; CLASSES],
     fua: Counter,
@@ -59,30 +64,15 @@ struct Shard {
     sizes: [[Counter; SIZE_BUCKETS]; 2],
     /// The requests this CPU recorded as slow or failed: the next record's number.
     slow: Counter,
+    /// The number of the first of this CPU's records shown, set by resets.
+    shown_from: AnyCpuCounter,
 }
 
 impl Shard {
-    const fn new() -> Self {
-        Self {
-            seq: LocalSeq::new(),
-            mapped: AtomicU64::new(0),
-            reqs: [const { Counter::new() }; CLASSES],
-            bytes: [const { Counter::new() }; CLASSES],
-            fua: Counter::new(),
-            preflush: Counter::new(),
-            io_errors: [const { Counter::new() }; CLASSES],
-            other_errors: [const { Counter::new() }; CLASSES],
-            latency_ns: [const { Counter::new() }; CLASSES],
-            latency: [const { [const { Counter::new() }; LAT_BUCKETS] }; CLASSES],
-            sizes: [const { [const { Counter::new() }; SIZE_BUCKETS] }; 2],
-            slow: Counter::new(),
-        }
-    }
-
     /// Counts `req` (in size bucket `size`), completed after `latency_ns` (in latency bucket
     /// `latency`) with `outcome`, and as recorded if `slow`, as one write section. Returns
     /// the number of the CPU's next record. The caller is the shard's only writer (its CPU,
-    /// with interrupts off).
+    /// with interrupts off, or the holder of the fallback's lock).
     #[inline(always)]
     fn count(
         &self,
@@ -122,7 +112,7 @@ impl Shard {
         self.reqs.iter().fold(0u64, |s, r| s.wrapping_add(r.get()))
     }
 
-    /// Adds a copy of the counters to `sum`. Waits only while the shard's CPU is inside
+    /// Adds a copy of the counters to `sum`. Waits only while the shard's writer is inside
     /// [`Shard::count`], which runs with interrupts off and so is never preempted.
     fn read_into(&self, sum: &mut Counts) {
         let mut c = Counts::ZERO;
@@ -134,14 +124,24 @@ impl Shard {
     /// The requests mapped on this CPU so far, less those retried here (no consistency
     /// needed: only the sum over all CPUs means anything).
     fn mapped(&self) -> u64 {
-        self.mapped.load(Relaxed)
+        self.mapped.get()
     }
+}
+
+/// Where a request is counted: the current CPU's shard, or the fallback.
+enum Place<'a> {
+    Shard(&'a Shard),
+    Fallback,
 }
 
 /// The statistics of one device, and its record of slow and failed requests.
 #[pin_data]
 pub(crate) struct Stats {
     shards: CpuSlots<Shard>,
+    /// Counts what CPUs without a shard completed; its writers hold `fallback_lock`.
+    fallback: Shard,
+    #[pin]
+    fallback_lock: SpinLock<()>,
     #[pin]
     baseline: Mutex<Baseline>,
     threshold: Threshold,
@@ -153,13 +153,14 @@ pub(crate) struct Stats {
 impl Stats {
     /// Zeroed statistics, nothing recorded, the threshold off.
     pub(crate) fn new() -> Result<Arc<Self>> {
-        let cpus = (nr_cpu_ids() as usize).max(1);
         Arc::pin_init(
             try_pin_init!(Self {
-                shards: CpuSlots::new(Shard::new)?,
+                shards: CpuSlots::new()?,
+                fallback <- <Shard as Zeroable>::init_zeroed(),
+                fallback_lock <- new_spinlock!(()),
                 baseline <- new_mutex!(Baseline::new()?),
                 threshold: Threshold::off(),
-                rings: Rings::new(cpus)?,
+                rings: Rings::new()?,
                 reader <- new_mutex!(Reader::new()?),
             }? Error),
             GFP_KERNEL,
@@ -171,22 +172,55 @@ impl Stats {
         &self.threshold
     }
 
+    /// How many CPUs have a shard, and how many a ring.
+    #[cfg(CONFIG_KUNIT)]
+    pub(crate) fn parts(&self) -> (usize, usize) {
+        (self.shards.count(), self.rings.count())
+    }
+
     /// A read of `slow_requests` (see [`Reader::read`]).
     pub(crate) fn read_slow(&self, file: OpenFile, offset: u64, buf: &mut [u8]) -> Result<usize> {
-        self.reader.lock().read(&self.rings, file, offset, buf)
+        let shown_from = |cpu| self.shards.get(cpu).map_or(0, |s| s.shown_from.get());
+        self.reader
+            .lock()
+            .read(&self.rings, shown_from, file, offset, buf)
+    }
+
+    /// The current CPU's shard, made if it has none; the fallback if that fails.
+    #[inline(always)]
+    fn place<'a>(&'a self, cpu: &LocalCpu) -> Place<'a> {
+        match self.shards.here(cpu) {
+            Some(shard) => Place::Shard(shard),
+            None => Place::Fallback,
+        }
     }
 
     /// Records a request mapped, for the requests in flight. Lock-free; called on the I/O
     /// path.
     #[inline(always)]
     pub(crate) fn started(&self) {
-        self.shards.local_unpinned().mapped.fetch_add(1, Relaxed);
+        match self.shards.local_unpinned() {
+            Some(shard) => shard.mapped.add(1),
+            None => self.first_on_cpu(|shard| shard.mapped.add(1)),
+        }
+    }
+
+    /// Runs `f` on the current CPU's shard, made now, or on the fallback.
+    #[cold]
+    #[inline(never)]
+    fn first_on_cpu(&self, f: impl FnOnce(&Shard)) {
+        let cpu = LocalCpu::new();
+        match self.place(&cpu) {
+            Place::Shard(shard) => f(shard),
+            Place::Fallback => f(&self.fallback),
+        }
     }
 
     /// Counts a request, mapped with [`Stats::started`], completed after `latency_ns` with
     /// `outcome` (`error`: its positive errno, 0 for success), and records it if it was slow
     /// or failed, on the underlying device at `dev_sector(req.sector)`; returns the record if
-    /// it made one. Lock-free; called on the I/O path, in any context.
+    /// it made one. Lock-free unless the CPU has no shard and none can be made; called on
+    /// the I/O path, in any context.
     #[inline(always)]
     pub(crate) fn completed(
         &self,
@@ -196,25 +230,56 @@ impl Stats {
         error: u16,
         dev_sector: impl FnOnce(u64) -> u64,
     ) -> Option<Record> {
+        let cpu = LocalCpu::new();
+        let place = self.place(&cpu);
+        self.complete_at(&cpu, place, req, latency_ns, outcome, error, dev_sector)
+    }
+
+    /// [`Stats::completed`] on `place`, found for `cpu`.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn complete_at(
+        &self,
+        cpu: &LocalCpu,
+        place: Place<'_>,
+        req: Request,
+        latency_ns: u64,
+        outcome: Outcome,
+        error: u16,
+        dev_sector: impl FnOnce(u64) -> u64,
+    ) -> Option<Record> {
         let size = size_bucket(u64::from(req.bytes));
         let latency = latency_bucket(latency_ns);
         let slow = self.threshold.is_slow(latency_ns) || outcome != Outcome::Ok;
-        self.shards.with_local(|cpu, shard| {
-            let seq = shard.count(req, size, latency_ns, latency, outcome, slow);
-            if !slow {
-                return None;
+        let (seq, kept) = match place {
+            Place::Shard(shard) => (
+                shard.count(req, size, latency_ns, latency, outcome, slow),
+                true,
+            ),
+            Place::Fallback => {
+                let _guard = self.fallback_lock.lock();
+                let seq = self
+                    .fallback
+                    .count(req, size, latency_ns, latency, outcome, slow);
+                (seq, false)
             }
-            Some(self.record(cpu, seq, &req, latency_ns, error, dev_sector(req.sector)))
-        })
+        };
+        if !slow {
+            return None;
+        }
+        let sector = dev_sector(req.sector);
+        Some(self.record(cpu, seq, kept, &req, latency_ns, error, sector))
     }
 
-    /// Writes record `seq` of CPU `cpu`, the current one, with interrupts off.
+    /// Makes record `seq` of the current CPU, and keeps it in the CPU's ring if `keep`.
     #[cold]
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn record(
         &self,
-        cpu: usize,
+        cpu: &LocalCpu,
         seq: u64,
+        keep: bool,
         req: &Request,
         latency_ns: u64,
         error: u16,
@@ -224,12 +289,10 @@ impl Stats {
         // completion read was mapped before. The request itself was counted as completed:
         // add it back.
         let completed = self
-            .shards
-            .iter()
+            .all_shards()
             .fold(0u64, |c, shard| c.wrapping_add(shard.completed()));
         let mapped = self
-            .shards
-            .iter()
+            .all_shards()
             .fold(0u64, |m, shard| m.wrapping_add(shard.mapped()));
         let in_flight = mapped.saturating_sub(completed).saturating_add(1);
         let rec = Record {
@@ -242,18 +305,29 @@ impl Stats {
             latency_ns,
             error,
             in_flight: u32::try_from(in_flight).unwrap_or(u32::MAX),
-            cpu: cpu as u32,
+            cpu: cpu.id() as u32,
             seq,
         };
-        self.rings.push(cpu, seq, &rec);
+        if keep {
+            self.rings.push(cpu, seq, &rec);
+        }
         rec
+    }
+
+    /// The shards made so far, then the fallback.
+    fn all_shards(&self) -> impl Iterator<Item = &Shard> {
+        let made = self.shards.iter().map(|(_, shard)| shard);
+        Iterator::chain(made, core::iter::once(&self.fallback))
     }
 
     /// Takes back a request mapped with [`Stats::started`] that device-mapper maps again
     /// instead of completing it ([`Outcome::Retried`]): it is no longer in flight, and the
     /// retry counts when it completes. Lock-free, in any context.
     pub(crate) fn retried(&self) {
-        self.shards.local_unpinned().mapped.fetch_sub(1, Relaxed);
+        match self.shards.local_unpinned() {
+            Some(shard) => shard.mapped.sub(1),
+            None => self.first_on_cpu(|shard| shard.mapped.sub(1)),
+        }
     }
 
     /// Counts a request mapped and completed at once, successfully in no time (for tests).
@@ -267,14 +341,14 @@ impl Stats {
     /// requests in flight.
     pub(crate) fn absolute_into(&self, sum: &mut Counts) -> u64 {
         let before = sum.all_reqs();
-        for shard in self.shards.iter() {
+        for shard in self.all_shards() {
             shard.read_into(sum);
         }
-        // Requests mapped, read after the completions: every completion counted above was
-        // mapped before, so this is never below them.
+        // Requests mapped, read after the completions (over the same shards and any made
+        // since): every completion counted above was mapped before, so this is never below
+        // them.
         let mapped = self
-            .shards
-            .iter()
+            .all_shards()
             .fold(0u64, |s, shard| s.wrapping_add(shard.mapped()));
         mapped.saturating_sub(sum.all_reqs().wrapping_sub(before))
     }
@@ -289,9 +363,11 @@ impl Source for Stats {
 
     fn reset(&self) {
         self.baseline.lock().reset(|sum| self.absolute_into(sum));
-        // Without the reader's lock, which a reader holds while it allocates.
-        self.rings
-            .reset(self.shards.iter().map(|shard| shard.slow.get()));
+        // Hide the records so far, without the reader's lock, which a reader holds while
+        // it allocates.
+        for (_, shard) in self.shards.iter() {
+            shard.shown_from.set(shard.slow.get());
+        }
     }
 }
 
@@ -376,21 +452,80 @@ mod tests {
     }
 
     #[test]
-    fn shards_sum_and_rest_even() -> Result {
+    fn shards_are_made_by_use_sum_and_rest_even() -> Result {
         let s = Stats::new()?;
+        // Nothing is made until a request is mapped or completes.
+        assert_eq!(s.parts(), (0, 0));
+        s.with_snapshot(|r| assert_eq!(r.total_reqs(), 0));
+        assert_eq!(s.parts(), (0, 0));
         s.started();
         s.completed(req(IoClass::Write, 4096), 10_000, Outcome::Ok, 0, |x| x);
+        // One CPU or two, if the task moved between the two calls; no ring.
+        let (shards, rings) = s.parts();
+        assert!((1..=2).contains(&shards) && rings == 0);
         let mut sum = Counts::ZERO;
-        for shard in s.shards.iter() {
+        for (_, shard) in s.shards.iter() {
             shard.read_into(&mut sum);
             assert!(shard.seq.is_idle());
         }
         assert_eq!((sum.reqs[1], sum.bytes[1], sum.latency[1][4]), (1, 4096, 1));
-        let mapped = s.shards.iter().map(Shard::mapped).sum::<u64>();
+        let mapped = s.shards.iter().map(|(_, x)| x.mapped()).sum::<u64>();
         assert_eq!(mapped, 1);
         let mut again = Counts::ZERO;
         assert_eq!(s.absolute_into(&mut again), 0);
         assert_eq!(again, sum);
+        Ok(())
+    }
+
+    #[test]
+    fn without_memory_for_a_shard_the_fallback_counts_exactly() -> Result {
+        let s = Stats::new()?;
+        // A CPU that got no shard maps and completes two requests, one slow.
+        s.threshold().set(1_000_000);
+        s.fallback.mapped.add(2);
+        let cpu = LocalCpu::new();
+        let none = s.complete_at(
+            &cpu,
+            Place::Fallback,
+            req(IoClass::Read, 4096),
+            500,
+            Outcome::Ok,
+            0,
+            |x| x,
+        );
+        let rec = s.complete_at(
+            &cpu,
+            Place::Fallback,
+            req(IoClass::Write, 8192),
+            2_000_000,
+            Outcome::IoError,
+            5,
+            |x| x + 8,
+        );
+        drop(cpu);
+        assert!(none.is_none());
+        // The record is made (for the trace event) but not kept: no ring, no shard.
+        let rec = rec.ok_or(EINVAL)?;
+        assert_eq!((rec.error, rec.in_flight, rec.dev_sector), (5, 1, 8));
+        assert_eq!(s.parts(), (0, 0));
+        s.with_snapshot(|r| {
+            assert_eq!((r.reqs(IoClass::Read), r.bytes(IoClass::Read)), (1, 4096));
+            assert_eq!((r.reqs(IoClass::Write), r.bytes(IoClass::Write)), (1, 8192));
+            assert_eq!((r.io_errors(IoClass::Write), r.slow_reqs()), (1, 1));
+            assert_eq!(
+                r.latency_histogram(IoClass::Write)[latency_bucket(2_000_000)],
+                1
+            );
+            assert_eq!(r.in_flight(), 0);
+        });
+        // A shard made later adds to what the fallback counted.
+        s.count_one(req(IoClass::Read, 512));
+        s.with_snapshot(|r| {
+            assert_eq!((r.reqs(IoClass::Read), r.bytes(IoClass::Read)), (2, 4608));
+            assert_eq!(r.in_flight(), 0);
+        });
+        let mut buf = [0u8; 256];
+        assert_eq!(s.read_slow(OpenFile::for_test(1), 0, &mut buf)?, 0);
         Ok(())
     }
 
