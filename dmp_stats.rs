@@ -138,8 +138,9 @@ enum Place<'a> {
 #[pin_data]
 pub(crate) struct Stats {
     shards: CpuSlots<Shard>,
-    /// Counts what CPUs without a shard completed; its writers hold `fallback_lock`.
-    fallback: Shard,
+    /// Counts what CPUs without a shard completed; its writers hold `fallback_lock`. Out of
+    /// line, so that the rest fits a small allocation (kmalloc-512, not kmalloc-4k).
+    fallback: KBox<Shard>,
     #[pin]
     fallback_lock: SpinLock<()>,
     #[pin]
@@ -156,7 +157,7 @@ impl Stats {
         Arc::pin_init(
             try_pin_init!(Self {
                 shards: CpuSlots::new()?,
-                fallback <- <Shard as Zeroable>::init_zeroed(),
+                fallback: KBox::init(<Shard as Zeroable>::init_zeroed(), GFP_KERNEL)?,
                 fallback_lock <- new_spinlock!(()),
                 baseline <- new_mutex!(Baseline::new()?),
                 threshold: Threshold::off(),
@@ -317,7 +318,7 @@ impl Stats {
     /// The shards made so far, then the fallback.
     fn all_shards(&self) -> impl Iterator<Item = &Shard> {
         let made = self.shards.iter().map(|(_, shard)| shard);
-        Iterator::chain(made, core::iter::once(&self.fallback))
+        Iterator::chain(made, core::iter::once(&*self.fallback))
     }
 
     /// Takes back a request mapped with [`Stats::started`] that device-mapper maps again
