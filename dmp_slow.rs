@@ -6,8 +6,8 @@
 //!
 //! A request is recorded when it completes if its latency is at or above the device's
 //! threshold (off by default), or if it failed, whatever the threshold. It is written into
-//! the ring of the CPU it completes on, by that CPU alone with interrupts off (holding a
-//! [`LocalCpu`]), so recording takes no lock and is never preempted or interrupted halfway.
+//! the ring of the CPU it completes on, by that CPU alone with interrupts off (inside
+//! [`LocalCpu::with`]), so recording takes no lock and is never preempted or interrupted halfway.
 //! Each slot has its own sequence count: a reader on another CPU copies a record whole or
 //! waits for the one write running on it.
 //!
@@ -158,7 +158,7 @@ struct Ring {
 
 impl Ring {
     /// Writes `rec` as record `seq` of CPU `cpu`, over the oldest one. Only CPU `cpu`
-    /// calls it, holding a [`LocalCpu`], numbering its records 0, 1, 2, ...; so a write is
+    /// calls it, inside [`LocalCpu::with`], numbering its records 0, 1, 2, ...; so a write is
     /// never interrupted by another or preempted halfway.
     #[inline]
     fn write(&self, seq: u64, rec: &Record) {
@@ -198,16 +198,12 @@ impl Rings {
     }
 
     /// Writes `rec` as record `seq` of the current CPU, over its oldest one; the CPU
-    /// numbers its records 0, 1, 2, ... Returns `false` if the CPU has no ring and no
-    /// memory could be had for one now without sleeping: then the record is not kept.
+    /// numbers its records 0, 1, 2, ... If the CPU has no ring and no memory can be had for
+    /// one now without sleeping, the record is not kept.
     #[inline]
-    pub(crate) fn push(&self, cpu: &LocalCpu, seq: u64, rec: &Record) -> bool {
-        match self.rings.here(cpu) {
-            Some(ring) => {
-                ring.write(seq, rec);
-                true
-            }
-            None => false,
+    pub(crate) fn push(&self, cpu: &LocalCpu, seq: u64, rec: &Record) {
+        if let Some(ring) = self.rings.here(cpu) {
+            ring.write(seq, rec);
         }
     }
 

@@ -138,7 +138,8 @@ enum Place<'a> {
 #[pin_data]
 pub(crate) struct Stats {
     shards: CpuSlots<Shard>,
-    /// Counts what CPUs without a shard completed; its writers hold `fallback_lock`. Out of
+    /// Counts what CPUs without a shard mapped, took back and completed; the writers of its
+    /// write sections hold `fallback_lock`. Out of
     /// line, so that the rest fits a small allocation (kmalloc-512, not kmalloc-4k).
     fallback: KBox<Shard>,
     #[pin]
@@ -210,11 +211,10 @@ impl Stats {
     #[cold]
     #[inline(never)]
     fn first_on_cpu(&self, f: impl FnOnce(&Shard)) {
-        let cpu = LocalCpu::new();
-        match self.place(&cpu) {
+        LocalCpu::with(|cpu| match self.place(cpu) {
             Place::Shard(shard) => f(shard),
             Place::Fallback => f(&self.fallback),
-        }
+        })
     }
 
     /// Counts a request, mapped with [`Stats::started`], completed after `latency_ns` with
@@ -231,9 +231,10 @@ impl Stats {
         error: u16,
         dev_sector: impl FnOnce(u64) -> u64,
     ) -> Option<Record> {
-        let cpu = LocalCpu::new();
-        let place = self.place(&cpu);
-        self.complete_at(&cpu, place, req, latency_ns, outcome, error, dev_sector)
+        LocalCpu::with(|cpu| {
+            let place = self.place(cpu);
+            self.complete_at(cpu, place, req, latency_ns, outcome, error, dev_sector)
+        })
     }
 
     /// [`Stats::completed`] on `place`, found for `cpu`.
@@ -310,6 +311,7 @@ impl Stats {
             seq,
         };
         if keep {
+            // Not kept if no ring can be had now (counted all the same).
             self.rings.push(cpu, seq, &rec);
         }
         rec
@@ -484,26 +486,20 @@ mod tests {
         // A CPU that got no shard maps and completes two requests, one slow.
         s.threshold().set(1_000_000);
         s.fallback.mapped.add(2);
-        let cpu = LocalCpu::new();
-        let none = s.complete_at(
-            &cpu,
-            Place::Fallback,
-            req(IoClass::Read, 4096),
-            500,
-            Outcome::Ok,
-            0,
-            |x| x,
-        );
-        let rec = s.complete_at(
-            &cpu,
-            Place::Fallback,
-            req(IoClass::Write, 8192),
-            2_000_000,
-            Outcome::IoError,
-            5,
-            |x| x + 8,
-        );
-        drop(cpu);
+        let (none, rec) = LocalCpu::with(|cpu| {
+            let read = req(IoClass::Read, 4096);
+            let none = s.complete_at(cpu, Place::Fallback, read, 500, Outcome::Ok, 0, |x| x);
+            let rec = s.complete_at(
+                cpu,
+                Place::Fallback,
+                req(IoClass::Write, 8192),
+                2_000_000,
+                Outcome::IoError,
+                5,
+                |x| x + 8,
+            );
+            (none, rec)
+        });
         assert!(none.is_none());
         // The record is made (for the trace event) but not kept: no ring, no shard.
         let rec = rec.ok_or(EINVAL)?;

@@ -5,16 +5,16 @@
 //! C header: [`include/linux/irqflags.h`](srctree/include/linux/irqflags.h)
 //!
 //! A [`CpuSlots<T>`] holds at most one `T` per possible CPU, each on its own cache lines, so
-//! that CPUs updating their own values never share a cache line. A CPU's value is made, zeroed,
-//! the first time that CPU asks for it ([`CpuSlots::here`]), without sleeping
+//! that CPUs updating their own values never share a cache line. A CPU's value is made,
+//! zeroed, the first time that CPU asks for it ([`CpuSlots::here`]), without sleeping
 //! (`GFP_NOWAIT`); until then the CPU costs the set a pointer and a 16-bit id. So memory
-//! follows use: a set used by two CPUs of 256 possible holds two values. If the allocation fails, the caller
-//! gets `None` and the CPU asks again next time.
+//! follows use: a set used by two CPUs of 256 possible holds two values. If the allocation
+//! fails, the caller gets `None` and the CPU asks again next time.
 //!
-//! [`LocalCpu`] switches interrupts off on the current CPU, as `dm-stats` would need for
-//! "strict correctness": code holding it cannot be preempted, migrated or interrupted
-//! halfway, so on each CPU at most one holder uses the CPU's values at a time, from task,
-//! softirq or hardirq context alike. Readers on other CPUs see the values through a
+//! [`LocalCpu::with`] runs code on the current CPU with interrupts off, as `dm-stats` would
+//! need for "strict correctness": it cannot be preempted, migrated or interrupted halfway,
+//! so on each CPU at most one such section uses the CPU's values at a time, from task,
+//! softirq or hardirq context alike (sections nest, as closures do). Readers on other CPUs see the values through a
 //! [`LocalSeq`] and [`LocalCounter`]s; [`CpuSlots::iter`] visits the values made so far, in
 //! time proportional to their number, not to the possible CPUs.
 //!
@@ -25,8 +25,9 @@
 //! abstraction and no interrupt-disabling guard (`local_irq_save` is a macro over paravirt
 //! ops, hence the C helper).
 //!
-//! Counters and sequence counts are `core` atomics used only with relaxed loads and stores,
-//! release and acquire, not `kernel::sync::atomic`: in the kernels dmp builds for, every
+//! Counters and sequence counts are `core` atomics (relaxed loads and stores, release and
+//! acquire, and for [`AnyCpuCounter`] and the list of values made relaxed or acquire-release
+//! additions), not `kernel::sync::atomic`: in the kernels dmp builds for, every
 //! operation of the kernel crate's `Atomic` and every barrier is an out-of-line call of a C
 //! helper (gcc-built kernels do not inline Rust helpers), dozens of calls per request, which
 //! the benchmark showed; these compile to plain instructions, as C's per-CPU counters and
@@ -39,15 +40,16 @@ use core::{
     sync::atomic::{fence, AtomicPtr, AtomicU16, AtomicU32, AtomicU64, Ordering},
 };
 use kernel::{
-    alloc::flags::{__GFP_NOWARN, GFP_NOWAIT},
+    alloc::flags::GFP_NOWAIT,
     cpu::{nr_cpu_ids, CpuId},
     prelude::*,
     processor::cpu_relax,
 };
 use pin_init::init_zeroed;
 
-/// Interrupts disabled on the current CPU (`local_irq_save`) until drop: the proof that
-/// [`CpuSlots::here`] asks for.
+/// Interrupts disabled on the current CPU (`local_irq_save`): the proof that
+/// [`CpuSlots::here`] asks for. Only [`LocalCpu::with`] makes one and lends it out, so its
+/// holders nest and none outlives the section.
 ///
 /// # Invariants
 ///
@@ -60,20 +62,22 @@ pub(crate) struct LocalCpu {
 }
 
 impl LocalCpu {
-    /// Switches interrupts off on the current CPU. Not for NMI context.
+    /// Runs `f` on the current CPU with interrupts off: it cannot be preempted, migrated or
+    /// interrupted halfway. Not for NMI context.
     #[inline(always)]
-    pub(crate) fn new() -> Self {
+    pub(crate) fn with<R>(f: impl FnOnce(&LocalCpu) -> R) -> R {
         let mut cpu = 0;
         // SAFETY: Saving the interrupt state and disabling interrupts is always allowed;
         // the guard restores it. `cpu` is valid for a write.
         let flags = unsafe { c::dmp_helper_local_irq_save_cpu(&mut cpu) };
         // INVARIANT: `flags` is from `local_irq_save` on this CPU, where the task stays
-        // until the guard, which cannot be sent elsewhere, is dropped.
-        Self {
+        // until the guard, which only `f` borrows, is dropped at the end of this call.
+        let guard = Self {
             flags,
             cpu,
             _not_send: PhantomData,
-        }
+        };
+        f(&guard)
     }
 
     /// The current CPU's id (`raw_smp_processor_id()` with interrupts off), which cannot
@@ -114,9 +118,16 @@ pub(crate) struct CpuSlots<T> {
     table: KVVec<AtomicPtr<CacheAligned<T>>>,
     made: KVVec<AtomicU16>,
     listed: AtomicU32,
-    /// The values are owned: `Send` and `Sync` follow `T`'s.
-    _owns: PhantomData<KBox<T>>,
+    /// The values are owned (and not `Send` or `Sync` by themselves: see below).
+    _owns: PhantomData<*mut T>,
 }
+
+// SAFETY: Sending the set sends its values, which are owned (`T: Send`).
+unsafe impl<T: Send> Send for CpuSlots<T> {}
+
+// SAFETY: A shared set gives shared references to its values on any CPU (`T: Sync`), and
+// makes values through `&self` that the owner drops on another thread later (`T: Send`).
+unsafe impl<T: Send + Sync> Sync for CpuSlots<T> {}
 
 impl<T> CpuSlots<T> {
     /// No value yet: a pointer and a 16-bit CPU id per possible CPU.
@@ -159,9 +170,9 @@ impl<T> CpuSlots<T> {
         self.get(CpuId::current().as_u32() as usize)
     }
 
-    /// Every value made so far, with its CPU's id, in the order they were made. Takes no
+    /// Every value made so far, with its CPU's id, in the order they were listed. Takes no
     /// lock and visits only the values made: a value being made while the iteration runs
-    /// may or may not be visited.
+    /// may or may not be visited; once visited, it is visited by every later iteration.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (usize, &T)> {
         let listed = self.listed.load(Ordering::Acquire) as usize;
         self.made[..listed.min(self.made.len())]
@@ -181,7 +192,8 @@ impl<T> CpuSlots<T> {
 
 impl<T: Zeroable> CpuSlots<T> {
     /// The current CPU's value, made zeroed if the CPU has none yet. Making it allocates
-    /// without sleeping or warning (`GFP_NOWAIT`) and lists it with one atomic addition to
+    /// without sleeping or warning (`GFP_NOWAIT`, with interrupts off: not for PREEMPT_RT,
+    /// which the module's build refuses) and lists it with one atomic addition to
     /// a counter of the set, the only write to memory shared by the set's CPUs, once per
     /// CPU; `None` if the allocation failed (the next call tries again).
     ///
@@ -372,16 +384,15 @@ mod tests {
         let p = CpuSlots::<LocalCounter>::new()?;
         assert_eq!(p.count(), 0);
         assert!(p.local_unpinned().is_none());
-        let cpu = {
-            let here = LocalCpu::new();
-            let v = p.here(&here).ok_or(ENOMEM)?;
+        let cpu = LocalCpu::with(|here| -> Result<usize> {
+            let v = p.here(here).ok_or(ENOMEM)?;
             v.add(7);
             assert_eq!(here.id(), CpuId::current().as_u32() as usize);
             // The same value the next time, and unpinned (migration is kept off here).
-            assert!(p.here(&here).is_some_and(|w| ptr::eq(v, w)));
+            assert!(p.here(here).is_some_and(|w| ptr::eq(v, w)));
             assert!(p.local_unpinned().is_some_and(|w| ptr::eq(v, w)));
-            here.id()
-        };
+            Ok(here.id())
+        })?;
         assert_eq!(p.count(), 1);
         let all: KVec<(usize, u64)> = {
             let mut v = KVec::new();
@@ -422,12 +433,14 @@ mod tests {
     fn counters_and_sequence_counts() -> Result {
         let p = CpuSlots::<Pair>::new()?;
         for _ in 0..3 {
-            let here = LocalCpu::new();
-            let v = p.here(&here).ok_or(ENOMEM)?;
-            v.seq.write(|| {
-                v.n.add(1);
-                v.bytes.add(4096);
-            });
+            LocalCpu::with(|here| -> Result {
+                let v = p.here(here).ok_or(ENOMEM)?;
+                v.seq.write(|| {
+                    v.n.add(1);
+                    v.bytes.add(4096);
+                });
+                Ok(())
+            })?;
         }
         let (mut n, mut bytes) = (0u64, 0u64);
         for (_, v) in p.iter() {

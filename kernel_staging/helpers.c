@@ -11,6 +11,14 @@
 #include <linux/smp.h>
 #include "helpers.h"
 
+/*
+ * dmp makes a CPU's statistics, and takes the lock of the counters it falls back on, with
+ * interrupts disabled (kernel_staging/cpu_slots.rs): PREEMPT_RT allows neither.
+ */
+#ifdef CONFIG_PREEMPT_RT
+#error "dmp does not support PREEMPT_RT kernels: it allocates with interrupts disabled"
+#endif
+
 void dmp_helper_bio_set_dev(struct bio *bio, struct block_device *bdev)
 {
 	bio_set_dev(bio, bdev);
