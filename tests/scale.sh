@@ -5,7 +5,7 @@
 # whatever the possible CPUs (the VM of make test and make stress has 255 possible, 2
 # online: QEMU -smp 255 with the kernel's maxcpus=2).
 #
-# SCALE_DEVICES: how many devices (test_: 100; stress_ and the sanitizer lane: 1000).
+# SCALE_DEVICES: how many devices (test_: 50; stress_ and the sanitizer lane: 1000).
 # SCALE_DMPSTAT=1: also time dmpstat --prometheus (stress_ does). SCALE_BASELINE=0: no
 # dm-linear devices and no bound (the sanitizer lane, for kmemleak's check of 1,000).
 
@@ -81,6 +81,8 @@ memory_follows_use() {
 	echo "    $n devices; possible CPUs $possible, online $online"
 	dmsetup create sczero --table "0 8 zero"
 	load_dmp
+	kernel_kib >/dev/null
+	echo "    before:                     ($(meminfo_line))"
 
 	local k0 lin=0
 	if [ "${SCALE_BASELINE:-1}" = 1 ]; then
@@ -157,7 +159,7 @@ memory_follows_use() {
 }
 
 test_memory_follows_use() {
-	memory_follows_use "${SCALE_DEVICES:-100}"
+	memory_follows_use "${SCALE_DEVICES:-50}"
 }
 
 stress_memory_follows_use() {
