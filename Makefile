@@ -10,7 +10,8 @@
 #   make test-deb         install, use and remove them in a VM booted with systemd
 #   make demo             the README scenario in a VM
 #   make test             lint, then the test suite in a VM      (TESTS="test_a topic_b":
-#                         tests or topics, in that order; tests/run --list lists them)
+#                         tests or topics, in that order; tests/run --list lists them),
+#                         the memory test in a second VM with 255 possible CPUs
 #   make test-debug       the sanitizer lane: KUnit, then the test suite in a VM running a
 #                         KASAN/lockdep/kmemleak/UBSAN kernel built from the same source
 #   make stress           the stress suite in a VM: hostile input, load, faults, fstests on
@@ -51,7 +52,7 @@ demo: all
 
 test: all fstests blktests lvm toolbox
 	@scripts/lint
-	@DMP_VM_POSSIBLE=$${DMP_VM_POSSIBLE:-255} scripts/vm tests/run $(TESTS)
+	@scripts/suite $(TESTS)
 
 test-debug: fstests blktests lvm toolbox
 	@DMP_KERNEL=debug scripts/lint
