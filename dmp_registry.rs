@@ -10,8 +10,10 @@
 //! about `dmsetup rename`, so every construction and destruction of a dmp target brings all
 //! links up to date: a link whose device has another name now goes, and every device gets
 //! its current name. Names are unique among live devices, so that is all it takes.
-//! Presentation never fails a table load: a device whose directory sysfs refused is still
-//! counted, and shown in `dmsetup status`.
+//! A device is counted only with its directory: a target whose device's directory sysfs
+//! refuses (out of memory) fails to construct, and the table load with it. Links are kept
+//! up to date as they can be: one that could not be made is tried again at the next
+//! construction or destruction.
 
 use crate::{
     dmp_stats::Stats,
@@ -56,8 +58,8 @@ struct Entry {
     /// How many live dmp targets, in any table of the device, use the entry.
     users: usize,
     stats: Arc<Stats>,
-    /// `block/dm-N`, if sysfs could make it.
-    dir: Option<Dir<DeviceFiles>>,
+    /// `block/dm-N`.
+    dir: Dir<DeviceFiles>,
     /// The device's name when the links were last brought up to date.
     name: Option<DeviceName>,
     /// The name of the device's link in `devices/`, if it has one.
@@ -129,15 +131,15 @@ impl Registry {
         })
     }
 
-    /// A new entry for `dev`, counted in the total, shown if sysfs lets it.
+    /// A new entry for `dev`, shown in its directory and counted in the total. If any part
+    /// fails, what was made goes again.
     fn new_entry(&self, dev: DevT) -> Result<Entry> {
         let stats = Stats::new()?;
-        self.total.add(&stats)?;
-        let name = CString::try_from_fmt(fmt!("dm-{}", dev.minor));
+        let name = CString::try_from_fmt(fmt!("dm-{}", dev.minor))?;
         let files = DeviceFiles::new(stats.clone(), dev);
-        let dir = name
-            .ok()
-            .and_then(|name| Dir::new(&name, self.block.as_parent(), files).ok());
+        let dir = Dir::new(&name, self.block.as_parent(), files)?;
+        // Last: nothing after it can fail, and the total never counts a device that failed.
+        self.total.add(&stats)?;
         Ok(Entry {
             dev,
             users: 0,
@@ -192,10 +194,10 @@ impl Registry {
             }
         }
         for e in entries.iter_mut() {
-            if let (None, Some(name), Some(dir)) = (&e.link, &e.name, &e.dir) {
-                // Fails only if a device renamed meanwhile holds the name: its next refresh
-                // sorts it out.
-                if self.devices.link(name.as_c_str(), dir).is_ok() {
+            if let (None, Some(name)) = (&e.link, &e.name) {
+                // Fails if a device renamed meanwhile holds the name, or without memory: the
+                // next refresh sorts it out.
+                if self.devices.link(name.as_c_str(), &e.dir).is_ok() {
                     e.link = e.name.clone();
                 }
             }
