@@ -34,6 +34,7 @@ import fcntl
 import importlib.machinery
 import importlib.util
 import io
+import mmap
 import os
 import re
 import struct
@@ -51,11 +52,9 @@ DMP_KO = os.path.join(TOP, "dmp.ko")
 SYSFS = "/sys/kernel/dmp"
 DEBUGFS = "/sys/kernel/debug"
 RAM = "/dev/ram0"
-RAM_SECTORS = 64 * 2048
 PREFIX = "fi"                           # every device this makes is named fi...
 SYS_FINIT_MODULE, SYS_DELETE_MODULE = 313, 176
-(DM_LIST_VERSIONS_, DM_LIST_DEVICES, DM_DEV_CREATE, DM_DEV_REMOVE, DM_DEV_RENAME,
- DM_TARGET_MSG) = (13, 2, 3, 4, 5, 14)
+DM_LIST_DEVICES, DM_DEV_CREATE, DM_DEV_REMOVE, DM_DEV_RENAME, DM_TARGET_MSG = 2, 3, 4, 5, 14
 DM_QUERY_INACTIVE_TABLE_FLAG = 1 << 12
 # BLKREPORTZONE: _IOWR(0x12, 130, struct blk_zone_report), 16 bytes and 64 a zone
 BLKREPORTZONE = (3 << 30) | (16 << 16) | (0x12 << 8) | 130
@@ -68,12 +67,11 @@ class Faults:
 
     def __init__(self):
         self.fd = os.open("/proc/thread-self/fail-nth", os.O_RDWR)
-        self.left = 0          # fault points still to pass before the one that fails
-        self.passed = 0        # fault points passed in this try
+        self.left = 0          # fault points to reach, the last of them failing
         self.injected = False
 
     def start(self, n):
-        self.left, self.passed, self.injected = n, 0, False
+        self.left, self.injected = n, False
 
     def stop(self):
         self.left = 0
@@ -89,10 +87,8 @@ class Faults:
             os.write(self.fd, b"0")
             # fail-nth counts down at each fault point and reads 0 once it failed one.
             if rest == 0:
-                self.passed += self.left
                 self.left, self.injected = 0, True
             else:
-                self.passed += self.left - rest
                 self.left = rest
 
 
@@ -370,7 +366,6 @@ def teardown(load=True):
 
 def read_direct(path, sectors=8):
     """One O_DIRECT read of SECTORS sectors at offset 0 (the ordinary I/O of a check)."""
-    import mmap
     buf = mmap.mmap(-1, sectors * 512)
     fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
     try:
