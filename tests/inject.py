@@ -714,61 +714,65 @@ def main():
     everywhere = os.environ.get("FI_SCOPE", "dmp") == "all"
     if not once:
         kmsg("fault injection on")
-    for op in ops:
-        op_start, n, op_problems = time.monotonic(), 0, []
+    try:
+        for op in ops:
+            op_start, n, op_problems = time.monotonic(), 0, []
 
-        while True:
-            n += 1
-            FAULTS.stop()
-            if not op.keep or n == 1:
-                teardown(load=op.name not in ("insmod", "rmmod"))
-                ctx = op.prepare() if op.prepare else None
-                refcnt = read_file("/sys/module/dmp/refcnt") if module_loaded() else None
-            if not once:
-                scope(everywhere, op.name == "insmod")
-            FAULTS.start(n)
-            err = None
-            try:
-                op.run(ctx)
-            except (OSError, MemoryError) as e:
-                err = e
-            injected = FAULTS.injected
-            FAULTS.stop()
-            found = []
-            if err is not None and not injected:
-                found.append(f"failed without an injected fault: {err}")
-            if op.after:
-                found += op.after(err is None)
-            if op.keep and n > 1 and injected:
-                now = read_file("/sys/module/dmp/refcnt") if module_loaded() else None
-                if now != refcnt:
-                    found.append(f"dmp's use count went from {refcnt} to {now}")
-                if ctx and not os.path.isdir(ctx):
-                    found.append(f"{ctx} is gone")
-            else:
-                found += consistent()
-            found += [f"kernel log: {l}" for l in log.complaints()]
-            if found:
-                op_problems.append((n, err, found))
-            if not injected:
-                break
-        # The try that reached no fault point is the operation done: the device works.
-        if op.name.startswith("create"):
-            op_problems += [(n, None, [p]) for p in io_counts("fi0")]
-        points = n - 1
-        total_points += points
-        problems += len(op_problems)
-        print(f"    {op.name}: {points} fault points, {len(op_problems)} problems "
-              f"({time.monotonic() - op_start:.1f} s)", flush=True)
-        for tn, err, found in op_problems[:5]:
-            print(f"      fault point {tn} ({err or 'succeeded'}):", flush=True)
-            for p in found[:30]:
-                print(f"        {p}", flush=True)
-    FAULTS.stop()
-    if not once:
-        kunit_filter("*.*")
-        set_scope(None)
-        kmsg("fault injection off")
+            while True:
+                n += 1
+                FAULTS.stop()
+                if not op.keep or n == 1:
+                    teardown(load=op.name not in ("insmod", "rmmod"))
+                    ctx = op.prepare() if op.prepare else None
+                    refcnt = read_file("/sys/module/dmp/refcnt") if module_loaded() else None
+                if not once:
+                    scope(everywhere, op.name == "insmod")
+                FAULTS.start(n)
+                err = None
+                try:
+                    op.run(ctx)
+                except (OSError, MemoryError) as e:
+                    err = e
+                injected = FAULTS.injected
+                FAULTS.stop()
+                found = []
+                if err is not None and not injected:
+                    found.append(f"failed without an injected fault: {err}")
+                if op.after:
+                    found += op.after(err is None)
+                if op.keep and n > 1 and injected:
+                    now = read_file("/sys/module/dmp/refcnt") if module_loaded() else None
+                    if now != refcnt:
+                        found.append(f"dmp's use count went from {refcnt} to {now}")
+                    if ctx and not os.path.isdir(ctx):
+                        found.append(f"{ctx} is gone")
+                else:
+                    found += consistent()
+                found += [f"kernel log: {l}" for l in log.complaints()]
+                if found:
+                    op_problems.append((n, err, found))
+                if not injected:
+                    break
+            # The try that reached no fault point is the operation done: the device works.
+            if op.name.startswith("create"):
+                op_problems += [(n, None, [p]) for p in io_counts("fi0")]
+            points = n - 1
+            total_points += points
+            problems += len(op_problems)
+            print(f"    {op.name}: {points} fault points, {len(op_problems)} problems "
+                  f"({time.monotonic() - op_start:.1f} s)", flush=True)
+            for tn, err, found in op_problems[:5]:
+                print(f"      fault point {tn} ({err or 'succeeded'}):", flush=True)
+                for p in found[:30]:
+                    print(f"        {p}", flush=True)
+    finally:
+        # Also if the driver fails: the log checks leave out allocation reports only
+        # between the markers.
+        FAULTS.stop()
+        if not once:
+            kunit_filter("*.*")
+            set_scope(None)
+            kmsg("fault injection off")
     teardown()
     if module_loaded():
         found = consistent()
