@@ -150,8 +150,15 @@ memory_follows_use() {
 	[ "$((two - lin))" -le "$((64 * n))" ] ||
 		fail "dmp's devices cost $((two - lin)) KiB more than dm-linear's, over $((64 * n)) KiB"
 	# Memory follows use: the second CPU's shards cost about a shard each (2 KiB in
-	# kmalloc-2k), far from a possible CPU's share of anything.
-	[ "$per_cpu" -le 4096 ] || fail "a second CPU's I/O cost $per_cpu bytes a device"
+	# kmalloc-2k), far from a possible CPU's share of anything. The measurement has a
+	# granularity that does not shrink with n: CPU 1's first allocations fill slabs of its
+	# own (kmalloc-2k's are 32 KiB) in every cache it touches, and drop_caches and shrink
+	# leave a little behind. make test's 50 devices once measured 5,160 bytes (252 KiB,
+	# where 50 shards are 100); 1,000 devices measured 2,199. So: 4 KiB a device plus
+	# 256 KiB over all n (9.1 KiB a device at 50, 4.3 at 1,000).
+	local per_cpu_bound=$((4096 + 256 * 1024 / n))
+	[ "$per_cpu" -le "$per_cpu_bound" ] ||
+		fail "a second CPU's I/O cost $per_cpu bytes a device, over $per_cpu_bound"
 	# Reading scales with the shards made: the total of $n devices of 2 shards each in
 	# under 0.2 ms a device (about 0.02 here; shards for all 255 possible CPUs took 0.85).
 	awk -v t="$t_total" -v n="$n" 'BEGIN { exit !(t < 0.2 * n) }' ||
