@@ -70,8 +70,8 @@ in_root() {
 }
 
 # The kernel the build and the VM are for: DMP_KERNEL=stock (a Debian kernel, the default:
-# DMP_KVER's or sid's) or debug (the sanitizer kernel that scripts/setup-debug builds from
-# sid's source).
+# DMP_KVER's or sid's), debug (the sanitizer kernel that scripts/setup-debug builds from
+# sid's source) or race (the KCSAN kernel, scripts/setup-debug race).
 DMP_KERNEL=${DMP_KERNEL:-stock}
 
 # The compiler a Debian kernel was built with, from its .config (CONFIG_CC_VERSION_TEXT,
@@ -93,12 +93,12 @@ load_env() {
 		KMAKE=CC=$(kconfig_cc "$ROOT$KDIR/.config")
 		[ "$KMAKE" != CC= ] || die "no CONFIG_CC_VERSION_TEXT in $ROOT$KDIR/.config"
 		;;
-	debug)
-		[ "$SUITE" = sid ] || die "the sanitizer kernel is built from sid's source; drop KVER"
-		"$TOP/scripts/setup-debug" || exit 1
-		# shellcheck disable=SC1091
-		. "$CACHE/env-debug"
+	debug | race)
+		[ "$SUITE" = sid ] || die "the $DMP_KERNEL kernel is built from sid's source; drop KVER"
+		"$TOP/scripts/setup-debug" "$DMP_KERNEL" || exit 1
+		# shellcheck disable=SC1090
+		. "$CACHE/env-$DMP_KERNEL"
 		;;
-	*) die "DMP_KERNEL must be stock or debug, not '$DMP_KERNEL'" ;;
+	*) die "DMP_KERNEL must be stock, debug or race, not '$DMP_KERNEL'" ;;
 	esac
 }
