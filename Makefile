@@ -14,6 +14,9 @@
 #                         the memory test in a second VM with 255 possible CPUs
 #   make test-debug       the sanitizer lane: KUnit, then the test suite in a VM running a
 #                         KASAN/lockdep/kmemleak/UBSAN kernel built from the same source
+#   make test-race        the race-detector lane: the concurrency tests and random operation
+#                         sequences in a VM running a KCSAN kernel (C and Rust instrumented)
+#                         built from the same source
 #   make stress           the stress suite in a VM: hostile input, load, faults, fstests on
 #                         ext4 and xfs over dmp and dm-linear (STRESS_SCALE=N runs longer;
 #                         TESTS=... as for make test)
@@ -57,6 +60,11 @@ test: all fstests blktests lvm toolbox
 test-debug: fstests blktests lvm toolbox
 	@DMP_KERNEL=debug scripts/lint
 	@DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm --debug tests/debug-run $(TESTS)
+
+test-race: fstests blktests lvm toolbox
+	@DMP_KERNEL=race scripts/lint
+	@tests/race/build
+	@DMP_VM_TIMEOUT=$${DMP_VM_TIMEOUT:-7200} scripts/vm --race tests/race-run $(TESTS)
 
 # The stress suite, then (unless TESTS names others) the boot with systemd and udev that
 # re-attaches an LVM volume (scripts/attach-boot) and the sanitizer kernel's longer tests
@@ -116,4 +124,4 @@ deb:
 test-deb: deb lvm toolbox
 	@scripts/vm --systemd tests/deb-run
 
-.PHONY: all clean demo test test-debug stress fstests blktests lvm toolbox install-tools lint deb test-deb bench bench-profile bench-floor bench-slow
+.PHONY: all clean demo test test-debug test-race stress fstests blktests lvm toolbox install-tools lint deb test-deb bench bench-profile bench-floor bench-slow

@@ -293,13 +293,18 @@ class KernelLog:
     def complaints(self):
         # The kernel's report of an allocation that failed on purpose (warn_alloc: the
         # line, then its stack to "</TASK>") is the injected fault itself (lib.sh's
-        # kernel_log drops it the same way).
-        lines, skip = [], False
+        # kernel_log drops it the same way). With DMP_KCSAN_APART=1 (tests/race-run,
+        # which sorts them at the end) a KCSAN report is dropped too, from its
+        # "BUG: KCSAN:" to the line of '=' that ends it.
+        lines, end, kcsan = [], None, bool(os.environ.get("DMP_KCSAN_APART"))
         for line in self.new():
-            if not skip and re.search(r"(vmalloc error|page allocation failure): ", line):
-                skip = True
-            if skip:
-                skip = "</TASK>" not in line
+            if end is None and re.search(r"(vmalloc error|page allocation failure): ", line):
+                end = "</TASK>"
+            elif end is None and kcsan and "BUG: KCSAN: " in line:
+                end = "=" * 40
+            if end is not None:
+                if end in line:
+                    end = None
                 continue
             lines.append(line)
         hits = [i for i, l in enumerate(lines) if self.bad.search(l)]

@@ -98,6 +98,6 @@ random_sequences() {
 		fail "the random sequences found problems, or did not run"
 }
 
-test_random_sequences() { random_sequences 45; }
+test_random_sequences() { random_sequences "${CHURN_SECONDS:-45}"; }
 
 stress_random_sequences() { random_sequences $((600 * ${STRESS_SCALE:-1})); }

@@ -85,10 +85,14 @@ KERNEL_COMPLAINTS='WARNING:|BUG:|Oops|Call Trace|general protection|KASAN|UBSAN'
 # without the kernel's reports of the allocations that fault injection failed on purpose:
 # between tests/inject.py's messages "dmp-test: fault injection on" and "... off", each
 # warn_alloc report ("vmalloc error:" or "page allocation failure:" and its stack, to its
-# "</TASK>"), which is the injected failure itself, not a complaint.
+# "</TASK>"), which is the injected failure itself, not a complaint. With DMP_KCSAN_APART=1
+# (tests/race-run, which sorts them itself), KCSAN's reports too: from "BUG: KCSAN:" to the
+# line of '=' that ends each.
 KERNEL_LOG_AWK='/dmp-test: fault injection on/ { on = 1 } /dmp-test: fault injection off/ { on = 0 }
 on && /(vmalloc error|page allocation failure): / { skip = 1 }
-skip { if ($0 ~ /<\/TASK>/) skip = 0; next }'
+skip { if ($0 ~ /<\/TASK>/) skip = 0; next }
+ENVIRON["DMP_KCSAN_APART"] != "" && /BUG: KCSAN: / { kcsan = 1 }
+kcsan { if ($0 ~ /========================================/) kcsan = 0; next }'
 kernel_log() {
 	if [ $# -gt 0 ]; then cut -d';' -f2- "$1"; else dmesg; fi | awk "$KERNEL_LOG_AWK"' { print }'
 }
